@@ -1,0 +1,58 @@
+#include <sys/mman.h>
+#include "efab.h"
+
+/*
+ * Registers [addr, addr + len) for remote reads (and local use as a read target and message
+ * buffer). Where the provider does not choose keys (no FI_MR_PROV_KEY), requested_key is used;
+ * -FI_ENOKEY means it is taken and the caller picks another.
+ */
+int efab_mr_reg(struct efab_domain *d, void *addr, size_t len, uint64_t requested_key,
+		struct fid_mr **out)
+{
+	uint64_t access = FI_READ | FI_REMOTE_READ | FI_SEND | FI_RECV;
+	int ret;
+
+	*out = NULL;
+	ret = fi_mr_reg(d->domain, addr, len, access, 0, requested_key, 0, out, NULL);
+	if (!ret)
+		efab_count_open(EFAB_MR);
+	return ret;
+}
+
+int efab_mr_close(struct fid_mr *mr)
+{
+	int ret;
+
+	if (!mr)
+		return 0;
+	ret = fi_close(&mr->fid);
+	if (!ret)
+		efab_count_close(EFAB_MR);
+	return ret;
+}
+
+uint64_t efab_mr_key(struct fid_mr *mr) { return fi_mr_key(mr); }
+void *efab_mr_desc(struct fid_mr *mr) { return fi_mr_desc(mr); }
+
+/* Page-aligned anonymous memory for registration; freed with efab_mem_free. */
+int efab_mem_alloc(size_t len, void **out)
+{
+	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	*out = NULL;
+	if (p == MAP_FAILED)
+		return -FI_ENOMEM;
+	efab_count_open(EFAB_MEMORY);
+	*out = p;
+	return 0;
+}
+
+int efab_mem_free(void *addr, size_t len)
+{
+	if (!addr)
+		return 0;
+	if (munmap(addr, len))
+		return -FI_EINVAL;
+	efab_count_close(EFAB_MEMORY);
+	return 0;
+}

@@ -1,0 +1,78 @@
+package org.efashuffle.fabric;
+
+/**
+ * The contexts of posted pieces: a slot of native memory ({@code struct fi_context2}, 64 bytes)
+ * per piece, which libfabric owns from the post until the piece's completion is read. A slot
+ * whose operation timed out stays taken until that completion arrives (or the endpoint closes),
+ * since the provider may still write into it.
+ */
+final class PendingOperations implements AutoCloseable {
+  static final int CONTEXT_SIZE = 64;
+
+  private final NativeMemory contexts;
+  private final Piece[] pieces;
+  private final int[] free;
+  private int freeCount;
+
+  PendingOperations(int capacity) {
+    this.contexts = NativeMemory.allocate((long) capacity * CONTEXT_SIZE);
+    this.pieces = new Piece[capacity];
+    this.free = new int[capacity];
+    for (int i = 0; i < capacity; i++) {
+      free[i] = capacity - 1 - i;
+    }
+    this.freeCount = capacity;
+  }
+
+  /** Takes a slot for the piece and returns its context address, or 0 when all are taken. */
+  synchronized long acquire(Piece piece) {
+    if (freeCount == 0) {
+      return 0;
+    }
+    int slot = free[--freeCount];
+    pieces[slot] = piece;
+    return contexts.address() + (long) slot * CONTEXT_SIZE;
+  }
+
+  /** Frees the slot of a context and returns the piece it held. */
+  synchronized Piece release(long context) {
+    long offset = context - contexts.address();
+    if (offset < 0 || offset >= contexts.size() || offset % CONTEXT_SIZE != 0) {
+      throw new IllegalStateException("completion with unknown context 0x" + Long.toHexString(context));
+    }
+    int slot = (int) (offset / CONTEXT_SIZE);
+    Piece piece = pieces[slot];
+    pieces[slot] = null;
+    free[freeCount++] = slot;
+    return piece;
+  }
+
+  synchronized boolean isEmpty() {
+    return freeCount == pieces.length;
+  }
+
+  /** Fails every operation whose deadline passed; their slots stay taken (see class doc). */
+  synchronized void expire(long nowNanos) {
+    for (Piece piece : pieces) {
+      if (piece != null && !piece.operation.isDone() && nowNanos - piece.operation.deadlineNanos > 0) {
+        piece.operation.fail(new FabricException(piece.call(), Errno.ETIMEDOUT,
+            piece.operation.name + ": no completion before the operation timeout (peer gone?)"));
+      }
+    }
+  }
+
+  /** Fails every pending operation with the given cause (the endpoint is closing). */
+  synchronized void failAll(RuntimeException cause) {
+    for (Piece piece : pieces) {
+      if (piece != null) {
+        piece.operation.fail(cause);
+      }
+    }
+  }
+
+  /** Frees the context memory; only after the endpoint that used it is closed. */
+  @Override
+  public void close() {
+    contexts.close();
+  }
+}

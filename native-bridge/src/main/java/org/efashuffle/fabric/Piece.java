@@ -1,0 +1,16 @@
+package org.efashuffle.fabric;
+
+/** One libfabric post (fi_read, fi_send or fi_recv) of an {@link Operation}. */
+abstract class Piece {
+  final Operation operation;
+
+  Piece(Operation operation) {
+    this.operation = operation;
+  }
+
+  /** Posts with the given 64-byte context; returns 0 or -FI_E* (-FI_EAGAIN: retry later). */
+  abstract long post(LibFabricShim.Api shim, long context);
+
+  /** The libfabric call, for error messages. */
+  abstract String call();
+}
