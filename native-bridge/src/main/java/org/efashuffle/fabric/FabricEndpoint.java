@@ -121,7 +121,7 @@ public final class FabricEndpoint implements AutoCloseable {
       return CompletableFuture.completedFuture(0L);
     }
     int pieces = (int) ((length + pieceSize - 1) / pieceSize);
-    Operation op = new Operation("read of " + length + " bytes from peer " + peer, pieces, deadline());
+    Operation op = new Operation("read of " + length + " bytes from peer " + peer, pieces, deadline(), true);
     for (long done = 0; done < length; done += pieceSize) {
       long n = Math.min(pieceSize, length - done);
       long buf = local.address() + localOffset + done;
@@ -145,7 +145,7 @@ public final class FabricEndpoint implements AutoCloseable {
   public CompletableFuture<Long> send(MemoryRegion local, long offset, long length, long peer) {
     local.checkRange(offset, length);
     checkMessageLength(length);
-    Operation op = new Operation("send of " + length + " bytes to peer " + peer, 1, deadline());
+    Operation op = new Operation("send of " + length + " bytes to peer " + peer, 1, deadline(), true);
     long buf = local.address() + offset;
     submit(new Piece(op) {
       @Override
@@ -168,7 +168,7 @@ public final class FabricEndpoint implements AutoCloseable {
   public CompletableFuture<Long> receive(MemoryRegion local, long offset, long length) {
     local.checkRange(offset, length);
     checkMessageLength(length);
-    Operation op = new Operation("receive into " + length + " bytes", 1, Long.MAX_VALUE);
+    Operation op = new Operation("receive into " + length + " bytes", 1, 0, false);
     long buf = local.address() + offset;
     submit(new Piece(op) {
       @Override
@@ -306,7 +306,7 @@ public final class FabricEndpoint implements AutoCloseable {
 
   private void expireBacklog(long now) {
     for (Piece piece : backlog) {
-      if (now - piece.operation.deadlineNanos > 0) {
+      if (piece.operation.expired(now)) {
         piece.operation.fail(new FabricException(piece.call(), Errno.ETIMEDOUT,
             piece.operation.name + ": not posted before the operation timeout"));
       }
@@ -326,6 +326,9 @@ public final class FabricEndpoint implements AutoCloseable {
    */
   @Override
   public void close() {
+    if (Thread.currentThread() == progress) {
+      throw new IllegalStateException("an endpoint cannot be closed from its own progress thread (a callback)");
+    }
     synchronized (this) {
       if (closed) {
         return;

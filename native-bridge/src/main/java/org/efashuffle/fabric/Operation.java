@@ -11,14 +11,22 @@ import java.util.concurrent.atomic.AtomicLong;
 final class Operation {
   final CompletableFuture<Long> future = new CompletableFuture<>();
   final String name;
+  /** System.nanoTime() by which the operation must complete; meaningless when !hasDeadline. */
   final long deadlineNanos;
+  final boolean hasDeadline;
   private final AtomicInteger remaining;
   private final AtomicLong bytes = new AtomicLong();
 
-  Operation(String name, int pieces, long deadlineNanos) {
+  Operation(String name, int pieces, long deadlineNanos, boolean hasDeadline) {
     this.name = name;
     this.remaining = new AtomicInteger(pieces);
     this.deadlineNanos = deadlineNanos;
+    this.hasDeadline = hasDeadline;
+  }
+
+  /** Whether the deadline has passed (nanoTime may be negative: compare by difference). */
+  boolean expired(long nowNanos) {
+    return hasDeadline && !isDone() && nowNanos - deadlineNanos > 0;
   }
 
   void pieceDone(long length) {

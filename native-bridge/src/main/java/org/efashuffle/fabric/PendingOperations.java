@@ -54,7 +54,7 @@ final class PendingOperations implements AutoCloseable {
   /** Fails every operation whose deadline passed; their slots stay taken (see class doc). */
   synchronized void expire(long nowNanos) {
     for (Piece piece : pieces) {
-      if (piece != null && !piece.operation.isDone() && nowNanos - piece.operation.deadlineNanos > 0) {
+      if (piece != null && piece.operation.expired(nowNanos)) {
         piece.operation.fail(new FabricException(piece.call(), Errno.ETIMEDOUT,
             piece.operation.name + ": no completion before the operation timeout (peer gone?)"));
       }
