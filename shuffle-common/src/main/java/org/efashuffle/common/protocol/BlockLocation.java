@@ -1,0 +1,30 @@
+package org.efashuffle.common.protocol;
+
+/**
+ * Where a server published a requested block for one-sided reads: {@code length} bytes at
+ * {@code remoteAddress} with {@code key}, or why it cannot serve it ({@link Status}).
+ */
+public record BlockLocation(Status status, long remoteAddress, long length, long key) {
+  public enum Status {
+    /** Readable at (remoteAddress, length, key) until the reader says it is done. */
+    OK,
+    /** The server has no such map output (lost, or never written there). */
+    NOT_FOUND,
+    /** The server has it but could not publish it (e.g. no staging memory): use the fallback path. */
+    UNAVAILABLE
+  }
+
+  public static BlockLocation ok(long remoteAddress, long length, long key) {
+    if (length < 0) {
+      throw new IllegalArgumentException("negative block length " + length);
+    }
+    return new BlockLocation(Status.OK, remoteAddress, length, key);
+  }
+
+  public static BlockLocation failed(Status status) {
+    if (status == Status.OK) {
+      throw new IllegalArgumentException("a failed location needs a failure status");
+    }
+    return new BlockLocation(status, 0, 0, 0);
+  }
+}

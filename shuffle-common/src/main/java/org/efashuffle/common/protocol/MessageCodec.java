@@ -1,0 +1,122 @@
+package org.efashuffle.common.protocol;
+
+import java.nio.BufferOverflowException;
+import java.nio.BufferUnderflowException;
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Binary form of {@link Message}s: a header (magic, version, type, request id) and the body.
+ * Big-endian, fixed-width fields; every length is checked on decode so a corrupt or foreign
+ * message is refused with a {@link ProtocolException}, never misread.
+ */
+public final class MessageCodec {
+  static final int MAGIC = 0xEFA5_0001;
+  static final byte VERSION = 1;
+  static final int HEADER_SIZE = 4 + 1 + 1 + 8;
+  static final int BLOCK_REF_SIZE = 4 + 8 + 4 + 4;
+  static final int LOCATION_SIZE = 1 + 8 + 8 + 8;
+  static final int MAX_ADDRESS = 1024;
+
+  private static final byte FETCH_REQUEST = 1;
+  private static final byte FETCH_ANSWER = 2;
+  private static final byte FETCH_DONE = 3;
+
+  private MessageCodec() {}
+
+  /** How many blocks one request may name so that it and its answer fit {@code maxMessage} bytes. */
+  public static int maxBlocksPerRequest(int maxMessage, int addressLength) {
+    int forRequest = (maxMessage - HEADER_SIZE - 2 - addressLength - 4) / BLOCK_REF_SIZE;
+    int forAnswer = (maxMessage - HEADER_SIZE - 4) / LOCATION_SIZE;
+    return Math.min(forRequest, forAnswer);
+  }
+
+  /** Writes the message at the buffer's position; returns its length. */
+  public static int encode(Message message, ByteBuffer out) {
+    int start = out.position();
+    try {
+      out.putInt(MAGIC).put(VERSION);
+      if (message instanceof Message.FetchRequest r) {
+        out.put(FETCH_REQUEST).putLong(r.requestId());
+        out.putShort((short) r.replyAddress().length).put(r.replyAddress());
+        out.putInt(r.blocks().size());
+        for (BlockRef b : r.blocks()) {
+          out.putInt(b.shuffleId()).putLong(b.mapId()).putInt(b.startReduceId()).putInt(b.endReduceId());
+        }
+      } else if (message instanceof Message.FetchAnswer a) {
+        out.put(FETCH_ANSWER).putLong(a.requestId());
+        out.putInt(a.locations().size());
+        for (BlockLocation l : a.locations()) {
+          out.put((byte) l.status().ordinal()).putLong(l.remoteAddress()).putLong(l.length()).putLong(l.key());
+        }
+      } else if (message instanceof Message.FetchDone d) {
+        out.put(FETCH_DONE).putLong(d.requestId());
+      }
+    } catch (BufferOverflowException e) {
+      throw new IllegalArgumentException("message does not fit " + (out.limit() - start) + " bytes: " + message, e);
+    }
+    return out.position() - start;
+  }
+
+  /** Reads one message from the buffer's remaining bytes. */
+  public static Message decode(ByteBuffer in) {
+    try {
+      int magic = in.getInt();
+      if (magic != MAGIC) {
+        throw new ProtocolException("not an efa-shuffle message (magic 0x" + Integer.toHexString(magic) + ")");
+      }
+      byte version = in.get();
+      if (version != VERSION) {
+        throw new ProtocolException("protocol version " + version + " from peer, this executor speaks " + VERSION);
+      }
+      byte type = in.get();
+      long requestId = in.getLong();
+      switch (type) {
+        case FETCH_REQUEST: {
+          int addressLength = in.getShort() & 0xffff;
+          if (addressLength == 0 || addressLength > MAX_ADDRESS) {
+            throw new ProtocolException("fetch request with a reply address of " + addressLength + " bytes");
+          }
+          byte[] address = new byte[addressLength];
+          in.get(address);
+          int count = count(in, BLOCK_REF_SIZE);
+          List<BlockRef> blocks = new ArrayList<>(count);
+          for (int i = 0; i < count; i++) {
+            blocks.add(new BlockRef(in.getInt(), in.getLong(), in.getInt(), in.getInt()));
+          }
+          return new Message.FetchRequest(requestId, address, blocks);
+        }
+        case FETCH_ANSWER: {
+          int count = count(in, LOCATION_SIZE);
+          List<BlockLocation> locations = new ArrayList<>(count);
+          BlockLocation.Status[] statuses = BlockLocation.Status.values();
+          for (int i = 0; i < count; i++) {
+            int status = in.get();
+            if (status < 0 || status >= statuses.length) {
+              throw new ProtocolException("unknown block status " + status);
+            }
+            locations.add(new BlockLocation(statuses[status], in.getLong(), in.getLong(), in.getLong()));
+          }
+          return new Message.FetchAnswer(requestId, locations);
+        }
+        case FETCH_DONE:
+          return new Message.FetchDone(requestId);
+        default:
+          throw new ProtocolException("unknown message type " + type);
+      }
+    } catch (BufferUnderflowException e) {
+      throw new ProtocolException("truncated message");
+    } catch (IllegalArgumentException e) {
+      throw new ProtocolException("invalid message: " + e.getMessage());
+    }
+  }
+
+  private static int count(ByteBuffer in, int entrySize) {
+    int count = in.getInt();
+    if (count < 0 || (long) count * entrySize > in.remaining()) {
+      throw new ProtocolException("message claims " + count + " entries but holds " + in.remaining() + " bytes");
+    }
+    return count;
+  }
+}
