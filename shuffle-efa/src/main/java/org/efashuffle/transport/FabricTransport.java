@@ -1,0 +1,94 @@
+package org.efashuffle.transport;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import org.efashuffle.common.protocol.BlockRef;
+import org.efashuffle.common.protocol.Message;
+import org.efashuffle.common.protocol.MessageCodec;
+import org.efashuffle.fabric.EndpointConfig;
+import org.efashuffle.fabric.FabricDomain;
+import org.efashuffle.fabric.FabricEndpoint;
+
+/**
+ * One executor's fabric transport: an endpoint that both serves this executor's blocks from
+ * {@link BlockSource} and fetches other executors' blocks by one-sided reads.
+ */
+public final class FabricTransport implements AutoCloseable {
+  private static final int RECEIVE_SLOTS = 64;
+  private static final int SEND_SLOTS = 64;
+
+  private final FabricDomain domain;
+  private final FabricEndpoint endpoint;
+  private final ControlChannel channel;
+  private final BlockServer server;
+  private final BlockFetcher fetcher;
+
+  private FabricTransport(FabricDomain domain, EndpointConfig config, BlockSource source) {
+    this.domain = domain;
+    this.endpoint = domain.openEndpoint(config);
+    this.channel = new ControlChannel(endpoint, RECEIVE_SLOTS, SEND_SLOTS, this::onMessage);
+    Duration timeout = config.operationTimeout();
+    this.server = new BlockServer(source, channel, timeout.multipliedBy(2).toNanos());
+    this.fetcher = new BlockFetcher(domain, endpoint, channel, timeout.toMillis());
+  }
+
+  /** Opens the provider's domain (see {@link FabricDomain#open}) and an endpoint on it. */
+  public static FabricTransport open(String provider, String domainName, EndpointConfig config, BlockSource source) {
+    FabricDomain domain = FabricDomain.open(provider, domainName);
+    try {
+      return new FabricTransport(domain, config, source);
+    } catch (RuntimeException e) {
+      domain.close();
+      throw e;
+    }
+  }
+
+  /** This executor's fabric address, which peers fetch from. */
+  public byte[] address() {
+    return endpoint.address();
+  }
+
+  public FabricDomain domain() {
+    return domain;
+  }
+
+  /**
+   * Fetches blocks from the executor at {@code serverAddress}; the future's blocks are the
+   * caller's to release. At most {@link #maxBlocksPerFetch()} blocks per call.
+   */
+  public CompletableFuture<List<FetchedBlock>> fetch(byte[] serverAddress, List<BlockRef> blocks) {
+    if (blocks.size() > maxBlocksPerFetch()) {
+      throw new IllegalArgumentException(blocks.size() + " blocks in one fetch; at most " + maxBlocksPerFetch());
+    }
+    return fetcher.fetch(serverAddress, blocks);
+  }
+
+  public int maxBlocksPerFetch() {
+    return MessageCodec.maxBlocksPerRequest(ControlChannel.MESSAGE_SIZE, address().length);
+  }
+
+  int leasedBlocks() {
+    return server.leasedBlocks();
+  }
+
+  private void onMessage(Message message) {
+    if (message instanceof Message.FetchRequest r) {
+      server.onRequest(r);
+    } else if (message instanceof Message.FetchAnswer a) {
+      fetcher.onAnswer(a);
+    } else if (message instanceof Message.FetchDone d) {
+      server.onDone(d);
+    }
+  }
+
+  /** Closes the endpoint (failing what is in flight), releases leases, frees control memory, closes the domain. */
+  @Override
+  public void close() {
+    endpoint.close();
+    fetcher.close();
+    server.close();
+    channel.close();
+    domain.close();
+  }
+}

@@ -1,0 +1,163 @@
+package org.efashuffle.transport;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.ByteBuffer;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.stream.Stream;
+import org.efashuffle.common.protocol.BlockLocation;
+import org.efashuffle.common.protocol.BlockRef;
+import org.efashuffle.fabric.EndpointConfig;
+import org.efashuffle.fabric.Fabric;
+import org.efashuffle.fabric.MemoryRegion;
+import org.efashuffle.fabric.NativeMemory;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/** A server and a client transport, each on its own domain, moving map output blocks by fi_read. */
+class FabricTransportTest {
+  private static final int MAPS = 20;
+  private static final int PARTITIONS = 30;
+
+  static Stream<Arguments> providers() {
+    return Stream.of(Arguments.of("shm", null), Arguments.of("tcp;ofi_rxm", "lo"));
+  }
+
+  @AfterEach
+  void nothingLeaks() {
+    assertTrue(Fabric.openObjects().isZero(), "native objects still open: " + Fabric.openObjects());
+  }
+
+  /** Map outputs laid out back to back in one registered block: map m, partition p has sizes[m][p] bytes. */
+  static final class MapOutputs implements BlockSource, AutoCloseable {
+    final NativeMemory memory;
+    final long[][] offsets = new long[MAPS][PARTITIONS];
+    final long[][] sizes = new long[MAPS][PARTITIONS];
+    final AtomicInteger open = new AtomicInteger();
+    final Semaphore closed = new Semaphore(0);
+    MemoryRegion region;
+
+    MapOutputs(Random random) {
+      long total = 0;
+      for (int m = 0; m < MAPS; m++) {
+        for (int p = 0; p < PARTITIONS; p++) {
+          int kind = random.nextInt(10);
+          sizes[m][p] = kind == 0 ? 0 : kind < 8 ? 1 + random.nextInt(4096) : 4096 + random.nextInt(1 << 20);
+          offsets[m][p] = total;
+          total += sizes[m][p];
+        }
+      }
+      memory = NativeMemory.allocate(total);
+      byte[] data = new byte[(int) total];
+      for (int i = 0; i < data.length; i++) {
+        data[i] = expected(i);
+      }
+      memory.put(0, data, 0, data.length);
+    }
+
+    static byte expected(long i) {
+      return (byte) ((i * 0x9E3779B97F4A7C15L) >>> 57);
+    }
+
+    @Override
+    public PublishedBlock publish(BlockRef block) {
+      if (block.mapId() >= MAPS || block.endReduceId() > PARTITIONS) {
+        return null;
+      }
+      int m = (int) block.mapId();
+      long start = offsets[m][block.startReduceId()];
+      long end = offsets[m][block.endReduceId() - 1] + sizes[m][block.endReduceId() - 1];
+      open.incrementAndGet();
+      return new PublishedBlock() {
+        @Override public long remoteAddress() { return region.remoteAddress(start); }
+        @Override public long length() { return end - start; }
+        @Override public long key() { return region.key(); }
+        @Override public void close() {
+          open.decrementAndGet();
+          closed.release();
+        }
+      };
+    }
+
+    @Override
+    public void close() {
+      memory.close();
+    }
+  }
+
+  @ParameterizedTest
+  @MethodSource("providers")
+  void everyBlockArrivesOnceWithItsBytes(String provider, String domain) throws Exception {
+    Random random = new Random(5);
+    try (MapOutputs outputs = new MapOutputs(random);
+         FabricTransport server = FabricTransport.open(provider, domain, EndpointConfig.defaults(), outputs);
+         FabricTransport client = FabricTransport.open(provider, domain, EndpointConfig.defaults(), b -> null)) {
+      outputs.region = server.domain().register(outputs.memory);
+      List<BlockRef> all = new ArrayList<>();
+      for (int m = 0; m < MAPS; m++) {
+        for (int p = 0; p < PARTITIONS; p += 1 + (m % 3)) {
+          all.add(m % 3 == 2 && p + 2 <= PARTITIONS ? new BlockRef(0, m, p, p + 2) : BlockRef.of(0, m, p));
+        }
+      }
+      all.add(BlockRef.of(0, MAPS + 7, 0)); // a map output the server does not have
+      int published = 0;
+      for (int from = 0; from < all.size(); from += 50) {
+        List<BlockRef> batch = all.subList(from, Math.min(all.size(), from + 50));
+        List<FetchedBlock> blocks = client.fetch(server.address(), batch).get(60, TimeUnit.SECONDS);
+        assertEquals(batch.size(), blocks.size());
+        for (int i = 0; i < blocks.size(); i++) {
+          FetchedBlock b = blocks.get(i);
+          BlockRef ref = batch.get(i);
+          assertEquals(ref, b.ref());
+          if (ref.mapId() >= MAPS) {
+            assertEquals(BlockLocation.Status.NOT_FOUND, b.status());
+            continue;
+          }
+          published++;
+          int m = (int) ref.mapId();
+          long start = outputs.offsets[m][ref.startReduceId()];
+          long end = outputs.offsets[m][ref.endReduceId() - 1] + outputs.sizes[m][ref.endReduceId() - 1];
+          ByteBuffer data = b.data();
+          assertEquals(end - start, data.remaining(), ref.toString());
+          for (int k = 0; k < data.remaining(); k++) {
+            if (data.get(k) != MapOutputs.expected(start + k)) {
+              throw new AssertionError(ref + ": wrong byte at " + k);
+            }
+          }
+        }
+        blocks.forEach(FetchedBlock::release);
+      }
+      assertTrue(outputs.closed.tryAcquire(published, 30, TimeUnit.SECONDS), "server released every lease");
+      assertEquals(0, outputs.open.get());
+      assertEquals(0, server.leasedBlocks());
+    }
+  }
+
+  @ParameterizedTest
+  @MethodSource("providers")
+  void aServerThatNeverAnswersFailsTheFetchWithinTheTimeout(String provider, String domain) throws Exception {
+    EndpointConfig quick = EndpointConfig.defaults().withOperationTimeout(Duration.ofSeconds(2));
+    byte[] silent;
+    try (FabricTransport client = FabricTransport.open(provider, domain, quick, b -> null)) {
+      // An endpoint that exists but is not a transport: it never posts receives, so never answers.
+      try (org.efashuffle.fabric.FabricDomain d = org.efashuffle.fabric.FabricDomain.open(provider, domain)) {
+        silent = d.openEndpoint(EndpointConfig.defaults()).address();
+        ExecutionException e = assertThrows(ExecutionException.class,
+            () -> client.fetch(silent, List.of(BlockRef.of(0, 0, 0))).get(30, TimeUnit.SECONDS));
+        assertTrue(e.getCause() instanceof java.util.concurrent.TimeoutException
+            || e.getCause() instanceof org.efashuffle.fabric.FabricException, String.valueOf(e.getCause()));
+      }
+    }
+  }
+}
