@@ -3,6 +3,7 @@ package org.efashuffle.transport;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.function.Function;
 import org.efashuffle.common.protocol.BlockRef;
 import org.efashuffle.common.protocol.Message;
 import org.efashuffle.common.protocol.MessageCodec;
@@ -33,11 +34,16 @@ public final class FabricTransport implements AutoCloseable {
     this.fetcher = new BlockFetcher(domain, endpoint, channel, timeout.toMillis());
   }
 
-  /** Opens the provider's domain (see {@link FabricDomain#open}) and an endpoint on it. */
-  public static FabricTransport open(String provider, String domainName, EndpointConfig config, BlockSource source) {
+  /**
+   * Opens the provider's domain (see {@link FabricDomain#open}) and an endpoint on it, serving the
+   * blocks of the source that {@code sources} makes for that domain (a source registers its memory
+   * with the domain; the domain closes those registrations when the transport closes).
+   */
+  public static FabricTransport open(String provider, String domainName, EndpointConfig config,
+      Function<FabricDomain, BlockSource> sources) {
     FabricDomain domain = FabricDomain.open(provider, domainName);
     try {
-      return new FabricTransport(domain, config, source);
+      return new FabricTransport(domain, config, sources.apply(domain));
     } catch (RuntimeException e) {
       domain.close();
       throw e;

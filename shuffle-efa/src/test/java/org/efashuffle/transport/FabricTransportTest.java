@@ -101,8 +101,8 @@ class FabricTransportTest {
   void everyBlockArrivesOnceWithItsBytes(String provider, String domain) throws Exception {
     Random random = new Random(5);
     try (MapOutputs outputs = new MapOutputs(random);
-         FabricTransport server = FabricTransport.open(provider, domain, EndpointConfig.defaults(), outputs);
-         FabricTransport client = FabricTransport.open(provider, domain, EndpointConfig.defaults(), b -> null)) {
+         FabricTransport server = FabricTransport.open(provider, domain, EndpointConfig.defaults(), d -> outputs);
+         FabricTransport client = FabricTransport.open(provider, domain, EndpointConfig.defaults(), d -> b -> null)) {
       outputs.region = server.domain().register(outputs.memory);
       List<BlockRef> all = new ArrayList<>();
       for (int m = 0; m < MAPS; m++) {
@@ -149,7 +149,7 @@ class FabricTransportTest {
   void aServerThatNeverAnswersFailsTheFetchWithinTheTimeout(String provider, String domain) throws Exception {
     EndpointConfig quick = EndpointConfig.defaults().withOperationTimeout(Duration.ofSeconds(2));
     byte[] silent;
-    try (FabricTransport client = FabricTransport.open(provider, domain, quick, b -> null)) {
+    try (FabricTransport client = FabricTransport.open(provider, domain, quick, d -> b -> null)) {
       // An endpoint that exists but is not a transport: it never posts receives, so never answers.
       try (org.efashuffle.fabric.FabricDomain d = org.efashuffle.fabric.FabricDomain.open(provider, domain)) {
         silent = d.openEndpoint(EndpointConfig.defaults()).address();

@@ -1,0 +1,92 @@
+package org.efashuffle.it;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import org.apache.spark.SparkConf;
+import org.apache.spark.SparkEnv;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.efashuffle.spark.TransportMetrics;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+import scala.Tuple2;
+
+/**
+ * RDD jobs on a local cluster of two executor JVMs with efa-shuffle, against the same jobs with
+ * Spark's sort shuffle: the same rows, and the blocks moved by the transport the settings ask for.
+ */
+class SparkShuffleTest {
+  private static Map<String, List<String>> expected;
+
+  private static SparkConf conf(String master) {
+    return new SparkConf()
+        .setMaster(master)
+        .setAppName("efa-shuffle-it")
+        .set("spark.driver.host", "127.0.0.1")
+        .set("spark.driver.bindAddress", "127.0.0.1")
+        .set("spark.ui.enabled", "false")
+        .set("spark.executor.memory", "1024m");
+  }
+
+  @BeforeAll
+  static void sortShuffleBaseline() {
+    try (JavaSparkContext sc = new JavaSparkContext(conf("local[2]").set("spark.shuffle.manager", "sort"))) {
+      expected = ShuffleJobs.runAll(sc);
+    }
+  }
+
+  @ParameterizedTest(name = "{0} {1} transport={2} compress={3}")
+  @CsvSource({
+      "tcp;ofi_rxm, lo,  auto,   true,  org.apache.spark.serializer.KryoSerializer",
+      "tcp;ofi_rxm, lo,  fabric, false, org.apache.spark.serializer.JavaSerializer",
+      "tcp;ofi_rxm, lo,  tcp,    true,  org.apache.spark.serializer.JavaSerializer"})
+  void jobsOnTwoExecutorJvmsReturnTheSortShuffleRows(String provider, String domain, String transport,
+      boolean compress, String serializer) {
+    SparkConf conf = conf("local-cluster[2,1,1024]")
+        .set("spark.shuffle.manager", "org.efashuffle.spark.EfaShuffleManager")
+        .set("spark.shuffle.efa.provider", provider)
+        .set("spark.shuffle.efa.domain", domain)
+        .set("spark.shuffle.efa.transport", transport)
+        .set("spark.shuffle.compress", Boolean.toString(compress))
+        .set("spark.serializer", serializer);
+    try (JavaSparkContext sc = new JavaSparkContext(conf)) {
+      Map<String, List<String>> actual = ShuffleJobs.runAll(sc);
+      for (Map.Entry<String, List<String>> job : expected.entrySet()) {
+        List<String> rows = actual.get(job.getKey());
+        assertEquals(job.getValue().size(), rows.size(), job.getKey() + ": row count");
+        assertEquals(job.getValue(), rows, job.getKey() + ": rows differ from sort shuffle");
+      }
+      TransportMetrics.Snapshot total = executorMetrics(sc);
+      if (transport.equals("tcp")) {
+        assertEquals(0, total.fabricBytes(), total.toString());
+        assertTrue(total.nettyBytes() > 0, total.toString());
+      } else {
+        assertTrue(total.fabricBytes() > 0, total.toString());
+        assertEquals(0, total.nettyBytes(), total.toString());
+        assertEquals(0, total.fallbacks(), total.toString());
+      }
+    }
+  }
+
+  /** Sums the transport counters of both executors (runs tasks until each has reported). */
+  private static TransportMetrics.Snapshot executorMetrics(JavaSparkContext sc) {
+    Map<String, TransportMetrics.Snapshot> byExecutor = new HashMap<>();
+    for (int attempt = 0; attempt < 10 && byExecutor.size() < 2; attempt++) {
+      List<Integer> tasks = new ArrayList<>();
+      for (int i = 0; i < 16; i++) {
+        tasks.add(i);
+      }
+      for (Tuple2<String, TransportMetrics.Snapshot> t : sc.parallelize(tasks, tasks.size())
+          .map(i -> new Tuple2<>(SparkEnv.get().executorId(), TransportMetrics.get().snapshot())).collect()) {
+        byExecutor.put(t._1, t._2);
+      }
+    }
+    assertEquals(2, byExecutor.size(), "executors that reported: " + byExecutor.keySet());
+    return byExecutor.values().stream().reduce(TransportMetrics.Snapshot::plus).orElseThrow();
+  }
+}

@@ -1,0 +1,101 @@
+package org.efashuffle.common.config;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * Every {@code spark.shuffle.efa.*} setting, defined once. {@link #docTable()} renders them as
+ * the Markdown table that README.md carries (a test keeps the two equal), and
+ * {@link #validate(Map)} fails at start on any bad value or unknown key of ours.
+ */
+public final class EfaShuffleConfig {
+  public static final String PREFIX = "spark.shuffle.efa.";
+  private static final String V010 = "0.1.0";
+  private static final List<ConfigEntry<?>> ALL = new ArrayList<>();
+
+  /** How executors reach each other's shuffle blocks. */
+  public enum Transport { AUTO, FABRIC, TCP }
+
+  public static final ConfigEntry<Transport> TRANSPORT = add(new ConfigEntry<>(
+      PREFIX + "transport", "auto", "auto, fabric or tcp",
+      "auto: read a peer's blocks over the fabric when both executors opened the same provider and "
+          + "are in the same subnet, else over Netty TCP. fabric: the same, but a peer that cannot "
+          + "be reached over the fabric is logged as a warning. tcp: never open the fabric.",
+      V010, v -> Transport.valueOf(v.toUpperCase(Locale.ROOT))));
+
+  public static final ConfigEntry<List<String>> PROVIDER = add(new ConfigEntry<>(
+      PREFIX + "provider", "efa", "a libfabric provider name, or a comma-separated list tried in order",
+      "The libfabric provider to open: efa in production; shm or tcp;ofi_rxm for tests on one host. "
+          + "A list such as efa,tcp;ofi_rxm is tried in order. If none opens, the executor logs the "
+          + "cause once and uses Netty for everything.",
+      V010, EfaShuffleConfig::providerList));
+
+  public static final ConfigEntry<String> DOMAIN = add(new ConfigEntry<>(
+      PREFIX + "domain", "", "a libfabric domain name, or empty for the provider's first",
+      "Restricts the provider to one domain (for tcp, a network interface such as eth0 or lo; for "
+          + "efa, a device such as rdmap0s6-rdm).",
+      V010, v -> v));
+
+  public static final ConfigEntry<Long> STAGING_BYTES = add(new ConfigEntry<>(
+      PREFIX + "memory.stagingBytes", "256m", "a size in bytes with optional k, m or g suffix, at least 1m",
+      "Registered (pinned) memory per executor into which served blocks are staged for one-sided "
+          + "reads. A block that does not fit at the moment is served over Netty instead.",
+      V010, v -> atLeast(ByteSizes.parse(v), 1L << 20)));
+
+  public static final ConfigEntry<Long> TIMEOUT_MILLIS = add(new ConfigEntry<>(
+      PREFIX + "timeout", "120s", "a duration such as 500ms, 30s or 2m",
+      "How long a fabric request or read may take before it fails and its blocks are fetched over "
+          + "Netty instead.",
+      V010, v -> atLeast(Durations.parseMillis(v), 1)));
+
+  private EfaShuffleConfig() {}
+
+  private static <T> ConfigEntry<T> add(ConfigEntry<T> entry) {
+    ALL.add(entry);
+    return entry;
+  }
+
+  public static List<ConfigEntry<?>> entries() {
+    return Collections.unmodifiableList(ALL);
+  }
+
+  /** Parses every setting of ours, and refuses keys under our prefix that are not ours (typos). */
+  public static void validate(Map<String, String> settings) {
+    for (String key : settings.keySet()) {
+      if (key.startsWith(PREFIX) && ALL.stream().noneMatch(e -> e.key().equals(key))) {
+        throw new IllegalArgumentException("unknown setting " + key + "; efa-shuffle's settings are "
+            + ALL.stream().map(ConfigEntry::key).toList());
+      }
+    }
+    ALL.forEach(e -> e.get(settings));
+  }
+
+  /** The settings as a Markdown table (key, default, meaning, since). */
+  public static String docTable() {
+    StringBuilder sb = new StringBuilder("| key | default | accepted | meaning | since |\n|---|---|---|---|---|\n");
+    for (ConfigEntry<?> e : ALL) {
+      sb.append("| `").append(e.key()).append("` | `").append(e.defaultValue().isEmpty() ? "(empty)" : e.defaultValue())
+          .append("` | ").append(e.accepted()).append(" | ").append(e.doc()).append(" | ").append(e.since()).append(" |\n");
+    }
+    return sb.toString();
+  }
+
+  private static List<String> providerList(String v) {
+    List<String> names = Arrays.stream(v.split(",")).map(String::trim).filter(s -> !s.isEmpty()).toList();
+    if (names.isEmpty()) {
+      throw new IllegalArgumentException("no provider named");
+    }
+    return names;
+  }
+
+  private static long atLeast(long value, long min) {
+    if (value < min) {
+      throw new IllegalArgumentException(value + " is below the minimum " + min);
+    }
+    return value;
+  }
+}

@@ -1,0 +1,165 @@
+package org.efashuffle.spark;
+
+import java.lang.reflect.Field;
+import java.net.InetAddress;
+import java.net.InterfaceAddress;
+import java.net.NetworkInterface;
+import java.nio.ByteBuffer;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import org.apache.spark.SparkEnv;
+import org.apache.spark.network.shuffle.BlockStoreClient;
+import org.apache.spark.shuffle.IndexShuffleBlockResolver;
+import org.apache.spark.storage.BlockId;
+import org.apache.spark.storage.BlockManager;
+import org.apache.spark.storage.StorageLevel;
+import org.apache.spark.util.io.ChunkedByteBuffer;
+import org.efashuffle.common.Subnet;
+import org.efashuffle.common.config.EfaShuffleConfig;
+import org.efashuffle.fabric.EndpointConfig;
+import org.efashuffle.fabric.Fabric;
+import org.efashuffle.transport.FabricTransport;
+import org.efashuffle.transport.StagingArena;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import scala.reflect.ClassTag$;
+
+/**
+ * The fabric side of one executor: the transport (serving this executor's map outputs, reading
+ * its peers'), the peer info it publishes, and the block store client it puts in front of
+ * Spark's. Without a fabric (off by config, no libfabric, provider not found) it logs the cause
+ * once and every read goes to Spark's client.
+ */
+final class EfaExecutorRuntime implements AutoCloseable {
+  private static final Logger LOG = LoggerFactory.getLogger(EfaExecutorRuntime.class);
+
+  private final FabricTransport transport;
+  private final StagingArena[] arena;
+  private final ExecutorService fallbackThreads;
+
+  private EfaExecutorRuntime(FabricTransport transport, StagingArena[] arena, ExecutorService fallbackThreads) {
+    this.transport = transport;
+    this.arena = arena;
+    this.fallbackThreads = fallbackThreads;
+  }
+
+  static EfaExecutorRuntime start(Map<String, String> settings, IndexShuffleBlockResolver resolver) {
+    BlockManager blockManager = SparkEnv.get().blockManager();
+    BlockStoreClient spark = blockManager.blockStoreClient();
+    long timeout = EfaShuffleConfig.TIMEOUT_MILLIS.get(settings);
+    StagingArena[] arena = new StagingArena[1];
+    FabricTransport transport = openTransport(settings, resolver, arena, timeout);
+    ExecutorService fallbackThreads = Executors.newCachedThreadPool(r -> {
+      Thread t = new Thread(r, "efa-shuffle-netty-fallback");
+      t.setDaemon(true);
+      return t;
+    });
+    PeerInfo self = null;
+    if (transport != null) {
+      self = new PeerInfo(transport.domain().provider(), subnetOf(blockManager.blockManagerId().host()),
+          transport.address());
+      publish(blockManager, self);
+      LOG.info("efa-shuffle: executor {} reads same-subnet peers over {} ({}), subnet {}",
+          SparkEnv.get().executorId(), self.provider(), transport.domain(), self.subnet());
+    }
+    boolean sparkClosesIt = spark == blockManager.blockTransferService();
+    EfaBlockStoreClient client = new EfaBlockStoreClient(spark, !sparkClosesIt, transport, self,
+        new PeerDirectory(spark, timeout), fallbackThreads);
+    install(blockManager, client);
+    SparkEnv.get().metricsSystem().registerSource(TransportMetrics.get());
+    return new EfaExecutorRuntime(transport, arena, fallbackThreads);
+  }
+
+  private static FabricTransport openTransport(Map<String, String> settings, IndexShuffleBlockResolver resolver,
+      StagingArena[] arena, long timeoutMillis) {
+    if (EfaShuffleConfig.TRANSPORT.get(settings) == EfaShuffleConfig.Transport.TCP) {
+      LOG.info("efa-shuffle: {}=tcp, every shuffle read goes over Netty", EfaShuffleConfig.TRANSPORT.key());
+      return null;
+    }
+    if (!Fabric.isAvailable()) {
+      LOG.warn("efa-shuffle: fabric unavailable, every shuffle read goes over Netty: {}",
+          Fabric.unavailabilityCause().getMessage());
+      return null;
+    }
+    String domain = EfaShuffleConfig.DOMAIN.get(settings);
+    long staging = EfaShuffleConfig.STAGING_BYTES.get(settings);
+    EndpointConfig config = EndpointConfig.defaults().withOperationTimeout(Duration.ofMillis(timeoutMillis));
+    RuntimeException last = null;
+    List<String> providers = EfaShuffleConfig.PROVIDER.get(settings);
+    for (String provider : providers) {
+      try {
+        return FabricTransport.open(provider, domain.isEmpty() ? null : domain, config, d -> {
+          arena[0] = new StagingArena(d, staging);
+          return new MapOutputBlocks(resolver, arena[0]);
+        });
+      } catch (RuntimeException e) {
+        if (arena[0] != null) {
+          arena[0].close();
+          arena[0] = null;
+        }
+        last = e;
+      }
+    }
+    LOG.warn("efa-shuffle: no fabric provider of {} opened ({}), every shuffle read goes over Netty: {}",
+        providers, EfaShuffleConfig.PROVIDER.key(), String.valueOf(last));
+    return null;
+  }
+
+  /** This executor's subnet: its block manager's address with the prefix of the interface that has it. */
+  static Subnet subnetOf(String host) {
+    try {
+      InetAddress address = InetAddress.getByName(host);
+      NetworkInterface nic = NetworkInterface.getByInetAddress(address);
+      if (nic != null) {
+        for (InterfaceAddress a : nic.getInterfaceAddresses()) {
+          if (a.getAddress().equals(address)) {
+            return new Subnet(address, a.getNetworkPrefixLength());
+          }
+        }
+      }
+      return new Subnet(address, address.getAddress().length * 8);
+    } catch (Exception e) {
+      throw new IllegalStateException("cannot find the subnet of this executor's address " + host, e);
+    }
+  }
+
+  private static void publish(BlockManager blockManager, PeerInfo self) {
+    ChunkedByteBuffer bytes = new ChunkedByteBuffer(ByteBuffer.wrap(self.encode()));
+    boolean stored = blockManager.putBytes(BlockId.apply(PeerDirectory.PEER_BLOCK), bytes,
+        StorageLevel.MEMORY_AND_DISK_SER(), false, ClassTag$.MODULE$.Any());
+    if (!stored) {
+      throw new IllegalStateException("could not store efa-shuffle's peer info block");
+    }
+  }
+
+  /**
+   * Puts our client where Spark's fetch iterator takes its client from. BlockManager keeps it in a
+   * private final field; Spark reads it at each shuffle read, after executor start-up.
+   */
+  private static void install(BlockManager blockManager, BlockStoreClient client) {
+    try {
+      Field field = BlockManager.class.getDeclaredField("blockStoreClient");
+      field.setAccessible(true);
+      field.set(blockManager, client);
+    } catch (ReflectiveOperationException e) {
+      throw new IllegalStateException("this Spark version keeps BlockManager.blockStoreClient elsewhere", e);
+    }
+  }
+
+
+  @Override
+  public void close() {
+    LOG.info("efa-shuffle: executor {} remote shuffle reads: {}", SparkEnv.get() == null ? "?" : SparkEnv.get().executorId(),
+        TransportMetrics.get().snapshot());
+    fallbackThreads.shutdown();
+    if (transport != null) {
+      transport.close();
+    }
+    if (arena[0] != null) {
+      arena[0].close();
+    }
+  }
+}

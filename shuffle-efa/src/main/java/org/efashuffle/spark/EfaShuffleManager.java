@@ -1,0 +1,82 @@
+package org.efashuffle.spark;
+
+import java.util.HashMap;
+import java.util.Map;
+import org.apache.spark.SparkConf;
+import org.apache.spark.TaskContext;
+import org.apache.spark.shuffle.ShuffleHandle;
+import org.apache.spark.shuffle.ShuffleReadMetricsReporter;
+import org.apache.spark.shuffle.ShuffleReader;
+import org.apache.spark.shuffle.ShuffleWriteMetricsReporter;
+import org.apache.spark.shuffle.ShuffleWriter;
+import org.apache.spark.shuffle.sort.SortShuffleManager;
+import org.efashuffle.common.config.EfaShuffleConfig;
+import scala.Tuple2;
+
+/**
+ * Spark's sort shuffle, with remote shuffle blocks read over libfabric one-sided reads between
+ * executors of one subnet (Netty TCP otherwise). Set
+ * {@code spark.shuffle.manager=org.efashuffle.spark.EfaShuffleManager}.
+ *
+ * <p>It extends {@link SortShuffleManager} rather than only implementing ShuffleManager: Spark SQL
+ * skips a row copy only for sort shuffle managers, and the block manager casts the resolver for
+ * checksum diagnosis and decommissioning. Writers, resolver and reader are Spark's own; this class
+ * starts the executor's fabric side before the first shuffle task runs.
+ */
+public class EfaShuffleManager extends SortShuffleManager {
+  private final Map<String, String> settings;
+  private final boolean remotePeersPossible;
+  private volatile EfaExecutorRuntime runtime;
+
+  public EfaShuffleManager(SparkConf conf) {
+    super(conf);
+    this.settings = settings(conf);
+    EfaShuffleConfig.validate(settings); // a bad value fails the application at start, naming the key
+    String master = conf.get("spark.master", "");
+    // In local mode every block is local: there is no peer to read over any transport.
+    this.remotePeersPossible = !(master.equals("local") || master.startsWith("local["));
+  }
+
+  static Map<String, String> settings(SparkConf conf) {
+    Map<String, String> settings = new HashMap<>();
+    for (Tuple2<String, String> kv : conf.getAll()) {
+      if (kv._1().startsWith(EfaShuffleConfig.PREFIX)) {
+        settings.put(kv._1(), kv._2());
+      }
+    }
+    return settings;
+  }
+
+  private void ensureStarted() {
+    if (runtime == null && remotePeersPossible) {
+      synchronized (this) {
+        if (runtime == null) {
+          runtime = EfaExecutorRuntime.start(settings, shuffleBlockResolver());
+        }
+      }
+    }
+  }
+
+  @Override
+  public <K, V> ShuffleWriter<K, V> getWriter(ShuffleHandle handle, long mapId, TaskContext context,
+      ShuffleWriteMetricsReporter metrics) {
+    ensureStarted();
+    return super.getWriter(handle, mapId, context, metrics);
+  }
+
+  @Override
+  public <K, C> ShuffleReader<K, C> getReader(ShuffleHandle handle, int startMapIndex, int endMapIndex,
+      int startPartition, int endPartition, TaskContext context, ShuffleReadMetricsReporter metrics) {
+    ensureStarted();
+    return super.getReader(handle, startMapIndex, endMapIndex, startPartition, endPartition, context, metrics);
+  }
+
+  @Override
+  public void stop() {
+    EfaExecutorRuntime r = runtime;
+    if (r != null) {
+      r.close();
+    }
+    super.stop();
+  }
+}

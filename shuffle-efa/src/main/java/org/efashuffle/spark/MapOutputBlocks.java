@@ -1,0 +1,119 @@
+package org.efashuffle.spark;
+
+import java.io.File;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.StandardOpenOption;
+import org.apache.spark.shuffle.IndexShuffleBlockResolver;
+import org.efashuffle.common.protocol.BlockRef;
+import org.efashuffle.transport.BlockSource;
+import org.efashuffle.transport.StagingArena;
+
+/**
+ * Serves this executor's map outputs to fabric readers: the bytes Spark's sort writers stored in
+ * their standard data and index files (so Netty, local reads and the fabric all see the same
+ * bytes), staged into registered memory for the time of one read. A block that does not fit the
+ * staging budget at the moment is refused, and its reader fetches it over Netty.
+ */
+final class MapOutputBlocks implements BlockSource {
+  private final IndexShuffleBlockResolver resolver;
+  private final StagingArena arena;
+
+  MapOutputBlocks(IndexShuffleBlockResolver resolver, StagingArena arena) {
+    this.resolver = resolver;
+    this.arena = arena;
+  }
+
+  @Override
+  public PublishedBlock publish(BlockRef block) {
+    File index = resolver.getIndexFile(block.shuffleId(), block.mapId(), scala.Option.empty());
+    File data = resolver.getDataFile(block.shuffleId(), block.mapId());
+    if (!index.exists() || !data.exists()) {
+      return null;
+    }
+    try (FileChannel indexChannel = FileChannel.open(index.toPath(), StandardOpenOption.READ);
+         FileChannel dataChannel = FileChannel.open(data.toPath(), StandardOpenOption.READ)) {
+      ByteBuffer offsets = ByteBuffer.allocate(16);
+      long numOffsets = indexChannel.size() / 8;
+      if (block.endReduceId() >= numOffsets) {
+        return null;
+      }
+      long start = readLong(indexChannel, 8L * block.startReduceId(), offsets);
+      long end = readLong(indexChannel, 8L * block.endReduceId(), offsets);
+      long length = end - start;
+      if (length < 0 || end > dataChannel.size()) {
+        throw new IllegalStateException("index " + index + " gives [" + start + ", " + end + ") for "
+            + block + " but the data file has " + dataChannel.size() + " bytes");
+      }
+      if (length > Integer.MAX_VALUE) {
+        throw new IllegalStateException(block + " has " + length + " bytes, more than one staging read");
+      }
+      long offset = arena.allocate(Math.max(1, length));
+      if (offset < 0) {
+        throw new IllegalStateException("staging memory full (" + arena.used() + " of "
+            + arena.capacity() + " bytes in use)");
+      }
+      try {
+        ByteBuffer target = arena.view(offset, (int) length);
+        while (target.hasRemaining()) {
+          if (dataChannel.read(target, start + target.position()) < 0) {
+            throw new IOException("data file " + data + " ended early");
+          }
+        }
+      } catch (IOException | RuntimeException e) {
+        arena.free(offset, Math.max(1, length));
+        throw e;
+      }
+      return new Staged(offset, length);
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot stage " + block, e);
+    }
+  }
+
+  private static long readLong(FileChannel channel, long position, ByteBuffer buf) throws IOException {
+    buf.clear().limit(8);
+    while (buf.hasRemaining()) {
+      if (channel.read(buf, position + buf.position()) < 0) {
+        throw new IOException("index file ended early");
+      }
+    }
+    return buf.getLong(0);
+  }
+
+  /** A block in staging memory; closing gives the memory back. */
+  private final class Staged implements PublishedBlock {
+    private final long offset;
+    private final long length;
+    private boolean closed;
+
+    Staged(long offset, long length) {
+      this.offset = offset;
+      this.length = length;
+    }
+
+    @Override
+    public long remoteAddress() {
+      return arena.remoteAddress(offset);
+    }
+
+    @Override
+    public long length() {
+      return length;
+    }
+
+    @Override
+    public long key() {
+      return arena.key();
+    }
+
+    @Override
+    public synchronized void close() {
+      if (!closed) {
+        closed = true;
+        arena.free(offset, Math.max(1, length));
+      }
+    }
+  }
+}

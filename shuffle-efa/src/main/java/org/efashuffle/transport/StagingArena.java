@@ -1,0 +1,98 @@
+package org.efashuffle.transport;
+
+import java.nio.ByteBuffer;
+import java.util.Map;
+import java.util.TreeMap;
+import org.efashuffle.fabric.FabricDomain;
+import org.efashuffle.fabric.MemoryRegion;
+import org.efashuffle.fabric.NativeMemory;
+
+/**
+ * A fixed budget of registered memory, registered once (registration pins pages and is costly on
+ * EFA), handed out in page-aligned pieces: first fit, neighbours merged on free. Whoever
+ * allocates a piece frees it exactly once; {@link #close()} deregisters and frees the whole
+ * arena.
+ */
+public final class StagingArena implements AutoCloseable {
+  private static final long UNIT = 4096;
+
+  private final NativeMemory memory;
+  private final MemoryRegion region;
+  private final TreeMap<Long, Long> free = new TreeMap<>(); // offset -> size
+  private long used;
+
+  public StagingArena(FabricDomain domain, long budget) {
+    this.memory = NativeMemory.allocate(budget);
+    try {
+      this.region = domain.register(memory);
+    } catch (RuntimeException e) {
+      memory.close();
+      throw e;
+    }
+    free.put(0L, memory.size());
+  }
+
+  /** Bytes handed out and not yet freed (never more than {@link #capacity()}). */
+  public synchronized long used() {
+    return used;
+  }
+
+  public long capacity() {
+    return memory.size();
+  }
+
+  /** Takes {@code size} bytes; returns the piece's offset, or -1 when no free run is long enough now. */
+  public synchronized long allocate(long size) {
+    long rounded = Math.max(UNIT, (size + UNIT - 1) & -UNIT);
+    for (Map.Entry<Long, Long> run : free.entrySet()) {
+      if (run.getValue() >= rounded) {
+        long offset = run.getKey();
+        free.remove(offset);
+        if (run.getValue() > rounded) {
+          free.put(offset + rounded, run.getValue() - rounded);
+        }
+        used += rounded;
+        return offset;
+      }
+    }
+    return -1;
+  }
+
+  public synchronized void free(long offset, long size) {
+    long rounded = Math.max(UNIT, (size + UNIT - 1) & -UNIT);
+    used -= rounded;
+    long start = offset;
+    long length = rounded;
+    Map.Entry<Long, Long> before = free.floorEntry(offset);
+    if (before != null && before.getKey() + before.getValue() == offset) {
+      start = before.getKey();
+      length += before.getValue();
+      free.remove(before.getKey());
+    }
+    Long after = free.get(offset + rounded);
+    if (after != null) {
+      free.remove(offset + rounded);
+      length += after;
+    }
+    free.put(start, length);
+  }
+
+  /** A writable view of a piece, to fill before publishing it. */
+  public ByteBuffer view(long offset, int length) {
+    return memory.byteBuffer(offset, length);
+  }
+
+  public long remoteAddress(long offset) {
+    return region.remoteAddress(offset);
+  }
+
+  public long key() {
+    return region.key();
+  }
+
+  @Override
+  public void close() {
+    region.close();
+    memory.close();
+  }
+}
