@@ -27,8 +27,8 @@ import org.junit.jupiter.params.provider.MethodSource;
 
 /** A server and a client transport, each on its own domain, moving map output blocks by fi_read. */
 class FabricTransportTest {
-  private static final int MAPS = 20;
-  private static final int PARTITIONS = 30;
+  static final int MAPS = 20;
+  static final int PARTITIONS = 30;
 
   static Stream<Arguments> providers() {
     return Stream.of(Arguments.of("shm", null), Arguments.of("tcp;ofi_rxm", "lo"));
@@ -141,6 +141,50 @@ class FabricTransportTest {
       assertTrue(outputs.closed.tryAcquire(published, 30, TimeUnit.SECONDS), "server released every lease");
       assertEquals(0, outputs.open.get());
       assertEquals(0, server.leasedBlocks());
+    }
+  }
+
+  @ParameterizedTest
+  @MethodSource("providers")
+  void twoProcessesFetchFromEachOtherAtOnce(String provider, String domain) throws Exception {
+    java.util.List<String> command = List.of(
+        java.nio.file.Paths.get(System.getProperty("java.home"), "bin", "java").toString(),
+        "-cp", System.getProperty("java.class.path"), TransportServerMain.class.getName(),
+        provider, domain == null ? "-" : domain);
+    Process child = new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.INHERIT).start();
+    try (java.io.BufferedReader out = new java.io.BufferedReader(
+            new java.io.InputStreamReader(child.getInputStream(), java.nio.charset.StandardCharsets.UTF_8));
+         MapOutputs expected = new MapOutputs(new Random(5));
+         MapOutputs mine = new MapOutputs(new Random(5));
+         FabricTransport client = FabricTransport.open(provider, domain, EndpointConfig.defaults(), d -> mine)) {
+      mine.region = client.domain().register(mine.memory);
+      String ready = out.readLine();
+      assertTrue(ready != null && ready.startsWith("READY "), "server did not start: " + ready);
+      byte[] server = java.util.HexFormat.of().parseHex(ready.substring(6));
+      // Both processes serve and fetch at once, as two executors of one shuffle do.
+      child.getOutputStream().write((java.util.HexFormat.of().formatHex(client.address()) + "\n").getBytes());
+      child.getOutputStream().flush();
+      for (int m = 0; m < MAPS; m += 3) {
+        List<BlockRef> refs = new ArrayList<>();
+        for (int p = 0; p < PARTITIONS; p++) {
+          refs.add(BlockRef.of(0, m, p));
+        }
+        List<FetchedBlock> blocks = client.fetch(server, refs).get(60, TimeUnit.SECONDS);
+        for (int p = 0; p < PARTITIONS; p++) {
+          ByteBuffer data = blocks.get(p).data();
+          assertEquals(expected.sizes[m][p], data.remaining());
+          for (int k = 0; k < data.remaining(); k++) {
+            if (data.get(k) != MapOutputs.expected(expected.offsets[m][p] + k)) {
+              throw new AssertionError(refs.get(p) + ": wrong byte at " + k);
+            }
+          }
+          blocks.get(p).release();
+        }
+      }
+      assertEquals("FETCHED", out.readLine(), "the other process fetched from this one");
+    } finally {
+      child.getOutputStream().close();
+      assertEquals(0, child.waitFor(), "server process exit code");
     }
   }
 
