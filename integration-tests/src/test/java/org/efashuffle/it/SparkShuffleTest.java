@@ -40,6 +40,12 @@ class SparkShuffleTest {
     }
   }
 
+  /**
+   * tcp;ofi_rxm only, for now: with shm (libfabric 1.17) an executor's progress thread crashes
+   * inside fi_cq_read (SIGSEGV at libfabric.so.1+0xd01f7, address 0x4) on some runs at the first
+   * cross-executor fetch; the two-process transport tests on shm, fetching both ways at once, do
+   * not reproduce it. Open in the project's issues until understood.
+   */
   @ParameterizedTest(name = "{0} {1} transport={2} compress={3}")
   @CsvSource({
       "tcp;ofi_rxm, lo,  auto,   true,  org.apache.spark.serializer.KryoSerializer",

@@ -13,6 +13,8 @@ final class CompletionQueue implements AutoCloseable {
   private static final int BATCH = 64;
   private static final int ENTRY_SIZE = 40; // op_context, flags, len, buf, data
   private static final int LEN_OFFSET = 16;
+  /** What poll/await pass on when they read an error entry (never a libfabric return). */
+  private static final long ERROR_READ = Long.MIN_VALUE;
   /**
    * Providers whose fi_cq_sread does not block: shm (libfabric 1.17) loops on sched_yield and
    * ignores the timeout, so an idle endpoint would burn a core. Their queues get no wait object.
@@ -27,6 +29,7 @@ final class CompletionQueue implements AutoCloseable {
   private final byte[] errorText = new byte[512];
   private final LongLongByReference errorContext = new LongLongByReference();
   private final int[] errorNumber = new int[1];
+  private final Object progressLock = new Object();
   private boolean closed;
 
   private CompletionQueue(long handle, boolean waitable) {
@@ -57,14 +60,35 @@ final class CompletionQueue implements AutoCloseable {
     return waitable;
   }
 
+  /**
+   * Held around non-blocking completion reads (which drive the provider's progress) and around
+   * address-vector changes: libfabric 1.17's shm reads its peer map during progress without the
+   * AV's lock, while an executor inserts peers from task threads. Futures are completed outside it.
+   */
+  Object progressLock() {
+    return progressLock;
+  }
+
   /** Reads what has completed, without blocking, and completes its operations. */
   int poll(PendingOperations pending) {
-    return dispatch(shim.efab_cq_read(handle, entries.address(), BATCH), pending, "fi_cq_read");
+    long ret;
+    synchronized (progressLock) {
+      ret = shim.efab_cq_read(handle, entries.address(), BATCH);
+      if (ret == -Errno.EAVAIL) {
+        ret = readError();
+      }
+    }
+    return dispatch(ret, pending, "fi_cq_read");
   }
 
   /** As {@link #poll}, but blocks up to timeoutMillis while nothing has completed. */
   int await(PendingOperations pending, int timeoutMillis) {
     long ret = shim.efab_cq_sread(handle, entries.address(), BATCH, timeoutMillis);
+    if (ret == -Errno.EAVAIL) {
+      synchronized (progressLock) {
+        ret = readError();
+      }
+    }
     return dispatch(ret, pending, "fi_cq_sread");
   }
 
@@ -77,8 +101,10 @@ final class CompletionQueue implements AutoCloseable {
     if (ret == -Errno.EAGAIN || ret == -Errno.ETIMEDOUT) {
       return 0;
     }
-    if (ret == -Errno.EAVAIL) {
-      failNext(pending);
+    if (ret == ERROR_READ) {
+      Piece piece = pending.release(errorContext.longValue());
+      piece.operation.fail(new FabricException(piece.call(), errorNumber[0],
+          piece.operation.name + ": " + Fabric.cString(errorText)));
       return 1;
     }
     int n = (int) Fabric.check(ret, call);
@@ -91,15 +117,14 @@ final class CompletionQueue implements AutoCloseable {
     return n;
   }
 
-  private void failNext(PendingOperations pending) {
+  /** Reads the next error entry into errorContext/errorNumber/errorText; returns ERROR_READ or -FI_EAGAIN. */
+  private long readError() {
     int ret = shim.efab_cq_readerr(handle, errorContext, errorNumber, errorText, errorText.length);
     if (ret == -Errno.EAGAIN) {
-      return;
+      return ret;
     }
     Fabric.check(ret, "fi_cq_readerr");
-    Piece piece = pending.release(errorContext.longValue());
-    piece.operation.fail(new FabricException(piece.call(), errorNumber[0],
-        piece.operation.name + ": " + Fabric.cString(errorText)));
+    return ERROR_READ;
   }
 
   @Override

@@ -101,12 +101,16 @@ public final class FabricEndpoint implements AutoCloseable {
   /** Adds a peer's address to the address vector; returns the handle operations take. */
   public long insertPeer(byte[] peerAddress) {
     LongLongByReference out = new LongLongByReference();
-    Fabric.check(shim.efab_av_insert(av, peerAddress, out), "fi_av_insert");
+    synchronized (cq.progressLock()) {
+      Fabric.check(shim.efab_av_insert(av, peerAddress, out), "fi_av_insert");
+    }
     return out.longValue();
   }
 
   public void removePeer(long peer) {
-    Fabric.check(shim.efab_av_remove(av, peer), "fi_av_remove");
+    synchronized (cq.progressLock()) {
+      Fabric.check(shim.efab_av_remove(av, peer), "fi_av_remove");
+    }
   }
 
   /**
