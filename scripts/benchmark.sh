@@ -1,10 +1,21 @@
 #!/usr/bin/env bash
-# The main job for now: the transport benchmark. fi_read through the Java API, on shm and on
-# tcp;ofi_rxm over loopback, beside the project's raw C fi_read benchmark, in one run.
-# Arguments (optional): providers as NAME[@DOMAIN], e.g. shm "tcp;ofi_rxm@lo" efa.
+# The main job: a shuffle of a few GB on a local cluster of two executor JVMs, with Spark's sort
+# shuffle and with efa-shuffle (tcp;ofi_rxm over loopback), then the transport benchmark (fi_read
+# through the Java API beside the project's raw C fi_read benchmark, shm and tcp;ofi_rxm).
+# Environment: JOB_BYTES (default 2g) sizes the Spark job; SKIP_JOB=1 or SKIP_TRANSPORT=1 skip a part.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 mvn -B -ntp -q install -DskipTests
-cp="integration-tests/target/classes:$(cat integration-tests/target/classpath.txt)"
-exec java -cp "$cp" org.efashuffle.bench.TransportBenchmark native-bridge/target/native/fi_read_bench "$@"
+it="$PWD/integration-tests"
+cp="$it/target/classes:$(cat "$it/target/classpath.txt")"
+if [ "${SKIP_JOB:-0}" != 1 ]; then
+  # Spark's local-cluster mode outside Spark's tree: executors inherit this class path.
+  SPARK_TESTING=1 SPARK_SCALA_VERSION=2.13 SPARK_LOCAL_IP=127.0.0.1 SPARK_LOCAL_HOSTNAME=localhost \
+    java $(cat "$it/target/classes/spark-jvm-options.txt") -Dspark.testing=1 -Dspark.test.home="$it/target" \
+    -cp "$cp" org.efashuffle.bench.ShuffleJobBenchmark "${JOB_BYTES:-2g}" 2> "$it/target/main-job.log"
+  echo "(Spark's log: $it/target/main-job.log)"
+fi
+if [ "${SKIP_TRANSPORT:-0}" != 1 ]; then
+  java -cp "$cp" org.efashuffle.bench.TransportBenchmark native-bridge/target/native/fi_read_bench "$@"
+fi

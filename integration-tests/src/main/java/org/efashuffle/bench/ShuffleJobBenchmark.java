@@ -1,0 +1,134 @@
+package org.efashuffle.bench;
+
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Random;
+import org.apache.spark.HashPartitioner;
+import org.apache.spark.SparkConf;
+import org.apache.spark.SparkEnv;
+import org.apache.spark.api.java.JavaPairRDD;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.efashuffle.spark.TransportMetrics;
+import scala.Tuple2;
+
+/**
+ * The main job: one shuffle of a few GB on a local cluster of two executor JVMs, run with Spark's
+ * sort shuffle and then with efa-shuffle in the same run. Prints rows shuffled, time, and the
+ * fabric/Netty split of remote reads, and checks both runs produced the same rows (an
+ * order-independent checksum per reduce partition).
+ *
+ * <p>Usage: ShuffleJobBenchmark [bytes, default 2g] [provider, default tcp;ofi_rxm] [domain, default lo]
+ */
+public final class ShuffleJobBenchmark {
+  private static final int MAPS = 16;
+  private static final int REDUCES = 16;
+  private static final int VALUE_BYTES = 100;
+
+  private ShuffleJobBenchmark() {}
+
+  record Run(String name, long rows, double seconds, long[] checksums, TransportMetrics.Snapshot metrics) {}
+
+  public static void main(String[] args) {
+    long bytes = args.length > 0 ? org.efashuffle.common.config.ByteSizes.parse(args[0]) : 2L << 30;
+    String provider = args.length > 1 ? args[1] : "tcp;ofi_rxm";
+    String domain = args.length > 2 ? args[2] : "lo";
+    long rowsPerMap = bytes / MAPS / (VALUE_BYTES + 8);
+
+    Run sort = run("sort shuffle (Netty)", new SparkConf().set("spark.shuffle.manager", "sort"), rowsPerMap, false);
+    Run efa = run("efa-shuffle (" + provider + ")", new SparkConf()
+        .set("spark.shuffle.manager", "org.efashuffle.spark.EfaShuffleManager")
+        .set("spark.shuffle.efa.provider", provider)
+        .set("spark.shuffle.efa.domain", domain), rowsPerMap, true);
+
+    System.out.printf("%nefa-shuffle main job: %d map x %d reduce tasks on 2 executor JVMs, %.2f GB of %d-byte rows%n",
+        MAPS, REDUCES, bytes / 1e9, VALUE_BYTES + 8);
+    System.out.printf("%-32s %14s %9s %9s | %s%n", "run", "rows", "seconds", "MB/s", "remote reads");
+    for (Run r : List.of(sort, efa)) {
+      System.out.printf("%-32s %,14d %9.1f %9.1f | %s%n", r.name, r.rows, r.seconds,
+          r.rows * (VALUE_BYTES + 8) / r.seconds / 1e6,
+          r.metrics == null ? "all over Netty (Spark's own client)" : r.metrics);
+    }
+    boolean same = java.util.Arrays.equals(sort.checksums, efa.checksums) && sort.rows == efa.rows;
+    System.out.printf("same rows in both runs: %s; efa/sort time: %.2f%n", same ? "yes" : "NO", efa.seconds / sort.seconds);
+    if (!same) {
+      System.exit(1);
+    }
+  }
+
+  private static Run run(String name, SparkConf conf, long rowsPerMap, boolean counted) {
+    conf.setMaster("local-cluster[2,1,3072]").setAppName("efa-shuffle main job: " + name)
+        .set("spark.driver.host", "127.0.0.1").set("spark.driver.bindAddress", "127.0.0.1")
+        .set("spark.ui.enabled", "false").set("spark.executor.memory", "3g");
+    try (JavaSparkContext sc = new JavaSparkContext(conf)) {
+      List<Integer> maps = new ArrayList<>();
+      for (int m = 0; m < MAPS; m++) {
+        maps.add(m);
+      }
+      // Warm the executors up (JIT, connections) so the timed job measures the shuffle.
+      sc.parallelize(maps, MAPS).mapToPair(m -> new Tuple2<>(m, m)).partitionBy(new HashPartitioner(REDUCES)).count();
+      TransportMetrics.Snapshot before = metrics(sc);
+      long start = System.nanoTime();
+      JavaPairRDD<Long, byte[]> data = sc.parallelize(maps, MAPS).flatMapToPair(m -> rows(m, rowsPerMap));
+      List<long[]> perPartition = data.partitionBy(new HashPartitioner(REDUCES)).mapPartitionsWithIndex((p, it) -> {
+        long rows = 0;
+        long sum = 0;
+        while (it.hasNext()) {
+          Tuple2<Long, byte[]> row = it.next();
+          rows++;
+          sum += row._1 * 31 + java.util.Arrays.hashCode(row._2);
+        }
+        return List.of(new long[] {p, rows, sum}).iterator();
+      }, true).collect();
+      double seconds = (System.nanoTime() - start) / 1e9;
+      TransportMetrics.Snapshot after = metrics(sc);
+      long rows = 0;
+      long[] checksums = new long[REDUCES];
+      for (long[] p : perPartition) {
+        rows += p[1];
+        checksums[(int) p[0]] = p[2];
+      }
+      TransportMetrics.Snapshot used = new TransportMetrics.Snapshot(after.fabricBlocks() - before.fabricBlocks(),
+          after.fabricBytes() - before.fabricBytes(), after.nettyBlocks() - before.nettyBlocks(),
+          after.nettyBytes() - before.nettyBytes(), after.fallbacks() - before.fallbacks());
+      return new Run(name, rows, seconds, checksums, counted ? used : null);
+    }
+  }
+
+  private static Iterator<Tuple2<Long, byte[]>> rows(int map, long count) {
+    Random random = new Random(map);
+    return new Iterator<>() {
+      long left = count;
+
+      @Override
+      public boolean hasNext() {
+        return left > 0;
+      }
+
+      @Override
+      public Tuple2<Long, byte[]> next() {
+        left--;
+        byte[] value = new byte[VALUE_BYTES];
+        random.nextBytes(value);
+        return new Tuple2<>(random.nextLong(), value);
+      }
+    };
+  }
+
+  /** The transport counters of both executors, summed (only efa-shuffle's executors count). */
+  private static TransportMetrics.Snapshot metrics(JavaSparkContext sc) {
+    java.util.Map<String, TransportMetrics.Snapshot> byExecutor = new java.util.HashMap<>();
+    List<Integer> tasks = new ArrayList<>();
+    for (int i = 0; i < 16; i++) {
+      tasks.add(i);
+    }
+    for (int attempt = 0; attempt < 10 && byExecutor.size() < 2; attempt++) {
+      for (Tuple2<String, TransportMetrics.Snapshot> t : sc.parallelize(tasks, tasks.size())
+          .map(i -> new Tuple2<>(SparkEnv.get().executorId(), TransportMetrics.get().snapshot())).collect()) {
+        byExecutor.put(t._1, t._2);
+      }
+    }
+    return byExecutor.values().stream().reduce(TransportMetrics.Snapshot::plus)
+        .orElse(new TransportMetrics.Snapshot(0, 0, 0, 0, 0));
+  }
+}
