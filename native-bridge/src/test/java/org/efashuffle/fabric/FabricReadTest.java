@@ -12,12 +12,13 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /** Two endpoints in one JVM, each on its own domain, reading each other's registered memory. */
+@ExtendWith(NoNativeLeaks.class)
 class FabricReadTest {
   private static final long DATA = 64L << 20;
   private static final int REGIONS = 4;
@@ -25,12 +26,6 @@ class FabricReadTest {
 
   static Stream<TestProviders.Provider> providers() {
     return TestProviders.all();
-  }
-
-  @AfterEach
-  void nothingLeaks() {
-    Fabric.OpenObjects open = Fabric.openObjects();
-    assertTrue(open.isZero(), "native objects still open after the test: " + open);
   }
 
   @ParameterizedTest

@@ -12,24 +12,19 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /** Reader here, target in a second JVM: bytes really cross a process boundary. */
+@ExtendWith(NoNativeLeaks.class)
 class TwoProcessReadTest {
   private static final long DATA = 64L << 20;
   private static final int REGIONS = 4;
 
   static Stream<TestProviders.Provider> providers() {
     return TestProviders.all();
-  }
-
-  @AfterEach
-  void nothingLeaks() {
-    Fabric.OpenObjects open = Fabric.openObjects();
-    assertTrue(open.isZero(), "native objects still open after the test: " + open);
   }
 
   private static ChildJvm startTarget(TestProviders.Provider p) throws Exception {

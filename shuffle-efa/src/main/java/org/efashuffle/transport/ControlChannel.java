@@ -15,6 +15,7 @@ import org.efashuffle.common.protocol.ProtocolException;
 import org.efashuffle.fabric.FabricEndpoint;
 import org.efashuffle.fabric.MemoryRegion;
 import org.efashuffle.fabric.NativeMemory;
+import org.efashuffle.fabric.RegisteredMemory;
 
 /**
  * Control messages over an endpoint: a ring of posted receive slots and a pool of send slots in
@@ -29,6 +30,7 @@ final class ControlChannel implements AutoCloseable {
 
   private final FabricEndpoint endpoint;
   private final int receiveSlots;
+  private final RegisteredMemory slots;
   private final NativeMemory memory;
   private final MemoryRegion region;
   private final Consumer<Message> handler;
@@ -41,13 +43,9 @@ final class ControlChannel implements AutoCloseable {
     this.endpoint = endpoint;
     this.receiveSlots = receiveSlots;
     this.handler = handler;
-    this.memory = NativeMemory.allocate((long) (receiveSlots + sendSlots) * MESSAGE_SIZE);
-    try {
-      this.region = endpoint.domain().register(memory);
-    } catch (RuntimeException e) {
-      memory.close();
-      throw e;
-    }
+    this.slots = RegisteredMemory.allocate(endpoint.domain(), (long) (receiveSlots + sendSlots) * MESSAGE_SIZE);
+    this.memory = slots.memory();
+    this.region = slots.region();
     for (int i = 0; i < sendSlots; i++) {
       freeSendSlots.add(receiveSlots + i);
     }
@@ -142,7 +140,6 @@ final class ControlChannel implements AutoCloseable {
   @Override
   public void close() {
     closed = true;
-    region.close();
-    memory.close();
+    slots.close();
   }
 }

@@ -4,8 +4,7 @@ import java.nio.ByteBuffer;
 import java.util.Map;
 import java.util.TreeMap;
 import org.efashuffle.fabric.FabricDomain;
-import org.efashuffle.fabric.MemoryRegion;
-import org.efashuffle.fabric.NativeMemory;
+import org.efashuffle.fabric.RegisteredMemory;
 
 /**
  * A fixed budget of registered memory, registered once (registration pins pages and is costly on
@@ -16,20 +15,13 @@ import org.efashuffle.fabric.NativeMemory;
 public final class StagingArena implements AutoCloseable {
   private static final long UNIT = 4096;
 
-  private final NativeMemory memory;
-  private final MemoryRegion region;
+  private final RegisteredMemory memory;
   private final TreeMap<Long, Long> free = new TreeMap<>(); // offset -> size
   private long used;
 
   public StagingArena(FabricDomain domain, long budget) {
-    this.memory = NativeMemory.allocate(budget);
-    try {
-      this.region = domain.register(memory);
-    } catch (RuntimeException e) {
-      memory.close();
-      throw e;
-    }
-    free.put(0L, memory.size());
+    this.memory = RegisteredMemory.allocate(domain, budget);
+    free.put(0L, capacity());
   }
 
   /** Bytes handed out and not yet freed (never more than {@link #capacity()}). */
@@ -38,7 +30,7 @@ public final class StagingArena implements AutoCloseable {
   }
 
   public long capacity() {
-    return memory.size();
+    return memory.memory().size();
   }
 
   /** Takes {@code size} bytes; returns the piece's offset, or -1 when no free run is long enough now. */
@@ -79,20 +71,19 @@ public final class StagingArena implements AutoCloseable {
 
   /** A writable view of a piece, to fill before publishing it. */
   public ByteBuffer view(long offset, int length) {
-    return memory.byteBuffer(offset, length);
+    return memory.memory().byteBuffer(offset, length);
   }
 
   public long remoteAddress(long offset) {
-    return region.remoteAddress(offset);
+    return memory.region().remoteAddress(offset);
   }
 
   public long key() {
-    return region.key();
+    return memory.region().key();
   }
 
   @Override
   public void close() {
-    region.close();
     memory.close();
   }
 }
