@@ -79,6 +79,26 @@ class SparkShuffleTest {
     }
   }
 
+  /**
+   * A staging budget (1 MiB) far below the largest blocks (8 MiB records): those blocks are
+   * refused by the serving executor and fetched over Netty, the rest over the fabric; the rows are
+   * still exactly sort shuffle's.
+   */
+  @org.junit.jupiter.api.Test
+  void blocksBeyondTheStagingBudgetGoOverNettyAndNothingIsLost() {
+    SparkConf conf = conf("local-cluster[2,1,1024]")
+        .set("spark.shuffle.manager", "org.efashuffle.spark.EfaShuffleManager")
+        .set("spark.shuffle.efa.provider", "tcp;ofi_rxm")
+        .set("spark.shuffle.efa.domain", "lo")
+        .set("spark.shuffle.efa.memory.stagingBytes", "1m");
+    try (JavaSparkContext sc = new JavaSparkContext(conf)) {
+      assertEquals(expected, ShuffleJobs.runAll(sc));
+      TransportMetrics.Snapshot total = executorMetrics(sc);
+      assertTrue(total.fabricBytes() > 0, total.toString());
+      assertTrue(total.nettyBytes() > 0 && total.fallbacks() > 0, total.toString());
+    }
+  }
+
   /** Sums the transport counters of both executors (runs tasks until each has reported). */
   private static TransportMetrics.Snapshot executorMetrics(JavaSparkContext sc) {
     Map<String, TransportMetrics.Snapshot> byExecutor = new HashMap<>();
