@@ -1,0 +1,16 @@
+package org.efashuffle.it
+
+import org.apache.spark.SortShuffleSuite
+
+/**
+ * Spark's SortShuffleSuite (ShuffleSuite's tests plus sort-shuffle file clean-up checks), every
+ * test, with efa-shuffle in place of the "sort" manager it sets in its own beforeAll.
+ */
+class EfaSortShuffleSuite extends SortShuffleSuite {
+  override def beforeAll(): Unit = {
+    super.beforeAll()
+    conf.set("spark.shuffle.manager", "org.efashuffle.spark.EfaShuffleManager")
+    conf.set("spark.shuffle.efa.provider", "tcp;ofi_rxm")
+    conf.set("spark.shuffle.efa.domain", "lo")
+  }
+}
