@@ -10,8 +10,6 @@ import org.apache.spark.ShuffleSuite
 class EfaShuffleSuite extends ShuffleSuite {
   override def beforeAll(): Unit = {
     super.beforeAll()
-    conf.set("spark.shuffle.manager", "org.efashuffle.spark.EfaShuffleManager")
-    conf.set("spark.shuffle.efa.provider", "tcp;ofi_rxm")
-    conf.set("spark.shuffle.efa.domain", "lo")
+    EfaSuites.useEfaShuffle(conf)
   }
 }

@@ -9,8 +9,6 @@ import org.apache.spark.SortShuffleSuite
 class EfaSortShuffleSuite extends SortShuffleSuite {
   override def beforeAll(): Unit = {
     super.beforeAll()
-    conf.set("spark.shuffle.manager", "org.efashuffle.spark.EfaShuffleManager")
-    conf.set("spark.shuffle.efa.provider", "tcp;ofi_rxm")
-    conf.set("spark.shuffle.efa.domain", "lo")
+    EfaSuites.useEfaShuffle(conf)
   }
 }

@@ -46,6 +46,10 @@ final class EfaExecutorRuntime implements AutoCloseable {
     this.fallbackThreads = fallbackThreads;
   }
 
+  /**
+   * Starts the executor's fabric side. Whatever fails here is logged once and leaves the executor
+   * on Spark's own client: it never fails a job that Netty could finish.
+   */
   static EfaExecutorRuntime start(Map<String, String> settings, IndexShuffleBlockResolver resolver) {
     BlockManager blockManager = SparkEnv.get().blockManager();
     BlockStoreClient spark = blockManager.blockStoreClient();
@@ -57,20 +61,27 @@ final class EfaExecutorRuntime implements AutoCloseable {
       t.setDaemon(true);
       return t;
     });
-    PeerInfo self = null;
-    if (transport != null) {
-      self = new PeerInfo(transport.domain().provider(), subnetOf(blockManager.blockManagerId().host()),
-          transport.address());
-      publish(blockManager, self);
-      LOG.info("efa-shuffle: executor {} reads same-subnet peers over {} ({}), subnet {}",
-          SparkEnv.get().executorId(), self.provider(), transport.domain(), self.subnet());
+    EfaExecutorRuntime runtime = new EfaExecutorRuntime(transport, arena, fallbackThreads);
+    try {
+      PeerInfo self = null;
+      if (transport != null) {
+        self = new PeerInfo(transport.domain().provider(), subnetOf(blockManager.blockManagerId().host()),
+            transport.address());
+        publish(blockManager, self);
+        LOG.info("efa-shuffle: executor {} reads same-subnet peers over {} ({}), subnet {}",
+            SparkEnv.get().executorId(), self.provider(), transport.domain(), self.subnet());
+      }
+      SparkEnv.get().metricsSystem().registerSource(TransportMetrics.get());
+      boolean sparkClosesIt = spark == blockManager.blockTransferService();
+      // Last: once installed, the client is in use.
+      install(blockManager, new EfaBlockStoreClient(spark, !sparkClosesIt, transport, self,
+          new PeerDirectory(spark, timeout), fallbackThreads));
+    } catch (RuntimeException e) {
+      LOG.warn("efa-shuffle: could not start on this executor, every shuffle read goes over Spark's own client", e);
+      runtime.close();
+      return new EfaExecutorRuntime(null, new StagingArena[1], fallbackThreads);
     }
-    boolean sparkClosesIt = spark == blockManager.blockTransferService();
-    EfaBlockStoreClient client = new EfaBlockStoreClient(spark, !sparkClosesIt, transport, self,
-        new PeerDirectory(spark, timeout), fallbackThreads);
-    install(blockManager, client);
-    SparkEnv.get().metricsSystem().registerSource(TransportMetrics.get());
-    return new EfaExecutorRuntime(transport, arena, fallbackThreads);
+    return runtime;
   }
 
   private static FabricTransport openTransport(Map<String, String> settings, IndexShuffleBlockResolver resolver,
