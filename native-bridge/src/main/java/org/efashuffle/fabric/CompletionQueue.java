@@ -112,7 +112,7 @@ final class CompletionQueue implements AutoCloseable {
       long context = entryView.getLong((long) i * ENTRY_SIZE);
       long length = entryView.getLong((long) i * ENTRY_SIZE + LEN_OFFSET);
       Piece piece = pending.release(context);
-      piece.operation.pieceDone(length);
+      piece.operation.pieceDone(piece.completedLength(length));
     }
     return n;
   }

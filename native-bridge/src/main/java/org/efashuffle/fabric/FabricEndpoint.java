@@ -51,7 +51,7 @@ public final class FabricEndpoint implements AutoCloseable {
     this.av = av;
     this.ep = ep;
     this.pending = pending;
-    this.pieceSize = Math.min(MAX_PIECE, domain.maxMessageSize());
+    this.pieceSize = Math.min(Math.min(MAX_PIECE, config.maxReadPiece()), domain.maxMessageSize());
     this.address = readAddress();
     this.progress = new Thread(this::progressLoop, "efa-fabric-progress-" + domain.provider());
     this.progress.setDaemon(true);
@@ -140,6 +140,11 @@ public final class FabricEndpoint implements AutoCloseable {
         String call() {
           return "fi_read";
         }
+
+        @Override
+        long completedLength(long reportedLength) {
+          return n;
+        }
       });
     }
     return op.future;
@@ -160,6 +165,11 @@ public final class FabricEndpoint implements AutoCloseable {
       @Override
       String call() {
         return "fi_send";
+      }
+
+      @Override
+      long completedLength(long reportedLength) {
+        return length;
       }
     });
     return op.future;

@@ -13,4 +13,12 @@ abstract class Piece {
 
   /** The libfabric call, for error messages. */
   abstract String call();
+
+  /**
+   * Bytes this piece moved, given the completion's len: valid only for receives (libfabric leaves
+   * it undefined for RMA and sends, whose pieces know their own length).
+   */
+  long completedLength(long reportedLength) {
+    return reportedLength;
+  }
 }
