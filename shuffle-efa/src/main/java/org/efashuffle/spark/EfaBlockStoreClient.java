@@ -43,6 +43,8 @@ final class EfaBlockStoreClient extends BlockStoreClient {
   private final PeerInfo self;
   private final PeerDirectory peers;
   private final ExecutorService fallbackThreads;
+  private final boolean warnUnreachable;
+  private final java.util.Set<String> warnedPeers = java.util.concurrent.ConcurrentHashMap.newKeySet();
   private final TransportMetrics metrics = TransportMetrics.get();
 
   /**
@@ -50,15 +52,18 @@ final class EfaBlockStoreClient extends BlockStoreClient {
    * @param closeNetty whether {@link #close()} closes {@code netty} (Spark closes its transfer
    *     service itself, but not an external shuffle client it replaced with us)
    * @param fallbackThreads where Netty fallbacks start (never on the fabric's progress thread)
+   * @param warnUnreachable whether a peer read over Netty for want of a fabric path is a warning
+   *     ({@code spark.shuffle.efa.transport=fabric}) rather than routine ({@code auto})
    */
   EfaBlockStoreClient(BlockStoreClient netty, boolean closeNetty, FabricTransport fabric, PeerInfo self,
-      PeerDirectory peers, ExecutorService fallbackThreads) {
+      PeerDirectory peers, ExecutorService fallbackThreads, boolean warnUnreachable) {
     this.netty = netty;
     this.closeNetty = closeNetty;
     this.fabric = fabric;
     this.self = self;
     this.peers = peers;
     this.fallbackThreads = fallbackThreads;
+    this.warnUnreachable = warnUnreachable;
   }
 
   @Override
@@ -67,6 +72,11 @@ final class EfaBlockStoreClient extends BlockStoreClient {
     List<BlockRef> refs = fabric == null ? null : shuffleBlocks(blockIds);
     Optional<PeerInfo> peer = refs == null ? Optional.empty() : peers.lookup(host, port, execId);
     if (peer.isEmpty() || !self.canReachOverFabric(peer.get())) {
+      if (warnUnreachable && refs != null && warnedPeers.add(execId)) {
+        LOG.warn("efa-shuffle: executor {} ({}:{}) is not reachable over the fabric ({}); its blocks go over Netty",
+            execId, host, port, peer.map(p -> p.provider() + " in " + p.subnet() + ", this executor: "
+                + self.provider() + " in " + self.subnet()).orElse("it published no fabric address"));
+      }
       fetchOverNetty(host, port, execId, blockIds, listener, downloadFileManager);
       return;
     }

@@ -75,7 +75,8 @@ final class EfaExecutorRuntime implements AutoCloseable {
       boolean sparkClosesIt = spark == blockManager.blockTransferService();
       // Last: once installed, the client is in use.
       install(blockManager, new EfaBlockStoreClient(spark, !sparkClosesIt, transport, self,
-          new PeerDirectory(spark, timeout), fallbackThreads));
+          new PeerDirectory(spark, timeout), fallbackThreads,
+          EfaShuffleConfig.TRANSPORT.get(settings) == EfaShuffleConfig.Transport.FABRIC));
     } catch (RuntimeException e) {
       LOG.warn("efa-shuffle: could not start on this executor, every shuffle read goes over Spark's own client", e);
       runtime.close();
