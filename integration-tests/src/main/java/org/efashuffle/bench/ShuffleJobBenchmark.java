@@ -6,7 +6,6 @@ import java.util.List;
 import java.util.Random;
 import org.apache.spark.HashPartitioner;
 import org.apache.spark.SparkConf;
-import org.apache.spark.SparkEnv;
 import org.apache.spark.api.java.JavaPairRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.efashuffle.spark.TransportMetrics;
@@ -117,18 +116,6 @@ public final class ShuffleJobBenchmark {
 
   /** The transport counters of both executors, summed (only efa-shuffle's executors count). */
   private static TransportMetrics.Snapshot metrics(JavaSparkContext sc) {
-    java.util.Map<String, TransportMetrics.Snapshot> byExecutor = new java.util.HashMap<>();
-    List<Integer> tasks = new ArrayList<>();
-    for (int i = 0; i < 16; i++) {
-      tasks.add(i);
-    }
-    for (int attempt = 0; attempt < 10 && byExecutor.size() < 2; attempt++) {
-      for (Tuple2<String, TransportMetrics.Snapshot> t : sc.parallelize(tasks, tasks.size())
-          .map(i -> new Tuple2<>(SparkEnv.get().executorId(), TransportMetrics.get().snapshot())).collect()) {
-        byExecutor.put(t._1, t._2);
-      }
-    }
-    return byExecutor.values().stream().reduce(TransportMetrics.Snapshot::plus)
-        .orElse(new TransportMetrics.Snapshot(0, 0, 0, 0, 0));
+    return ExecutorMetrics.total(ExecutorMetrics.byExecutor(sc, 2));
   }
 }

@@ -3,18 +3,15 @@ package org.efashuffle.it;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import org.apache.spark.SparkConf;
-import org.apache.spark.SparkEnv;
 import org.apache.spark.api.java.JavaSparkContext;
+import org.efashuffle.bench.ExecutorMetrics;
 import org.efashuffle.spark.TransportMetrics;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
-import scala.Tuple2;
 
 /**
  * RDD jobs on a local cluster of two executor JVMs with efa-shuffle, against the same jobs with
@@ -101,18 +98,8 @@ class SparkShuffleTest {
 
   /** Sums the transport counters of both executors (runs tasks until each has reported). */
   private static TransportMetrics.Snapshot executorMetrics(JavaSparkContext sc) {
-    Map<String, TransportMetrics.Snapshot> byExecutor = new HashMap<>();
-    for (int attempt = 0; attempt < 10 && byExecutor.size() < 2; attempt++) {
-      List<Integer> tasks = new ArrayList<>();
-      for (int i = 0; i < 16; i++) {
-        tasks.add(i);
-      }
-      for (Tuple2<String, TransportMetrics.Snapshot> t : sc.parallelize(tasks, tasks.size())
-          .map(i -> new Tuple2<>(SparkEnv.get().executorId(), TransportMetrics.get().snapshot())).collect()) {
-        byExecutor.put(t._1, t._2);
-      }
-    }
+    Map<String, TransportMetrics.Snapshot> byExecutor = ExecutorMetrics.byExecutor(sc, 2);
     assertEquals(2, byExecutor.size(), "executors that reported: " + byExecutor.keySet());
-    return byExecutor.values().stream().reduce(TransportMetrics.Snapshot::plus).orElseThrow();
+    return ExecutorMetrics.total(byExecutor);
   }
 }
