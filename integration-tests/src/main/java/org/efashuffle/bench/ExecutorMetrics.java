@@ -35,6 +35,6 @@ public final class ExecutorMetrics {
   /** The sum of {@link #byExecutor}'s counters (zeros when none reported). */
   public static TransportMetrics.Snapshot total(Map<String, TransportMetrics.Snapshot> byExecutor) {
     return byExecutor.values().stream().reduce(TransportMetrics.Snapshot::plus)
-        .orElse(new TransportMetrics.Snapshot(0, 0, 0, 0, 0));
+        .orElse(TransportMetrics.Snapshot.zero());
   }
 }

@@ -87,9 +87,7 @@ public final class ShuffleJobBenchmark {
         rows += p[1];
         checksums[(int) p[0]] = p[2];
       }
-      TransportMetrics.Snapshot used = new TransportMetrics.Snapshot(after.fabricBlocks() - before.fabricBlocks(),
-          after.fabricBytes() - before.fabricBytes(), after.nettyBlocks() - before.nettyBlocks(),
-          after.nettyBytes() - before.nettyBytes(), after.fallbacks() - before.fallbacks());
+      TransportMetrics.Snapshot used = after.since(before);
       return new Run(name, rows, seconds, checksums, counted ? used : null);
     }
   }

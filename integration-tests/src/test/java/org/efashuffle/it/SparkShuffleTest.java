@@ -77,9 +77,9 @@ class SparkShuffleTest {
   }
 
   /**
-   * A staging budget (1 MiB) far below the largest blocks (8 MiB records): those blocks are
-   * refused by the serving executor and fetched over Netty, the rest over the fabric; the rows are
-   * still exactly sort shuffle's.
+   * No map output pinned and a staging budget (1 MiB) far below the largest blocks (8 MiB
+   * records): those blocks are refused by the serving executor and fetched over Netty, the rest
+   * staged and read over the fabric; the rows are still exactly sort shuffle's.
    */
   @org.junit.jupiter.api.Test
   void blocksBeyondTheStagingBudgetGoOverNettyAndNothingIsLost() {
@@ -87,12 +87,67 @@ class SparkShuffleTest {
         .set("spark.shuffle.manager", "org.efashuffle.spark.EfaShuffleManager")
         .set("spark.shuffle.efa.provider", "tcp;ofi_rxm")
         .set("spark.shuffle.efa.domain", "lo")
+        .set("spark.shuffle.efa.memory.mapOutputBytes", "0")
         .set("spark.shuffle.efa.memory.stagingBytes", "1m");
     try (JavaSparkContext sc = new JavaSparkContext(conf)) {
       assertEquals(expected, ShuffleJobs.runAll(sc));
       TransportMetrics.Snapshot total = executorMetrics(sc);
       assertTrue(total.fabricBytes() > 0, total.toString());
       assertTrue(total.nettyBytes() > 0 && total.fallbacks() > 0, total.toString());
+      assertEquals(0, total.servedPinned(), total.toString());
+    }
+  }
+
+  /**
+   * Map outputs far past the pinned-memory budget (8 MiB per executor, the jobs write well over 4x
+   * that): what fits is served from registered memory, the rest staged from disk, the rows are
+   * sort shuffle's, no executor ever pins more than the budget, and once Spark removes the
+   * shuffles (the context cleaner's path, as when an RDD is garbage collected) nothing is pinned.
+   */
+  @org.junit.jupiter.api.Test
+  void mapOutputsPastThePinnedBudgetAreServedStagedAndUnpinnedWhenShufflesAreRemoved() throws Exception {
+    long budget = 8L << 20;
+    SparkConf conf = conf("local-cluster[2,1,1024]")
+        .set("spark.shuffle.manager", "org.efashuffle.spark.EfaShuffleManager")
+        .set("spark.shuffle.efa.provider", "tcp;ofi_rxm")
+        .set("spark.shuffle.efa.domain", "lo")
+        .set("spark.shuffle.efa.memory.mapOutputBytes", Long.toString(budget));
+    try (JavaSparkContext sc = new JavaSparkContext(conf)) {
+      java.util.concurrent.atomic.AtomicLong written = new java.util.concurrent.atomic.AtomicLong();
+      java.util.Set<Integer> shuffles = java.util.concurrent.ConcurrentHashMap.newKeySet();
+      sc.sc().addSparkListener(new org.apache.spark.scheduler.SparkListener() {
+        @Override
+        public void onTaskEnd(org.apache.spark.scheduler.SparkListenerTaskEnd end) {
+          if (end.taskMetrics() != null) {
+            written.addAndGet(end.taskMetrics().shuffleWriteMetrics().bytesWritten());
+          }
+        }
+
+        @Override
+        public void onStageSubmitted(org.apache.spark.scheduler.SparkListenerStageSubmitted stage) {
+          stage.stageInfo().shuffleDepId().foreach(id -> shuffles.add((Integer) id));
+        }
+      });
+      assertEquals(expected, ShuffleJobs.runAll(sc));
+      Map<String, TransportMetrics.Snapshot> byExecutor = ExecutorMetrics.byExecutor(sc, 2);
+      assertEquals(2, byExecutor.size(), "executors that reported: " + byExecutor.keySet());
+      sc.sc().listenerBus().waitUntilEmpty();
+      assertTrue(written.get() > 4 * 2 * budget, "map output bytes " + written.get() + " vs 2 x " + budget);
+      TransportMetrics.Snapshot total = ExecutorMetrics.total(byExecutor);
+      assertTrue(total.servedPinned() > 0 && total.servedStaged() > 0, total.toString());
+      assertEquals(0, total.nettyBytes(), total.toString());
+      for (Map.Entry<String, TransportMetrics.Snapshot> e : byExecutor.entrySet()) {
+        assertTrue(e.getValue().peakPinnedBytes() <= budget, "executor " + e.getKey() + ": " + e.getValue());
+      }
+
+      assertTrue(shuffles.size() > 0);
+      for (int shuffle : shuffles) {
+        sc.sc().cleaner().get().doCleanupShuffle(shuffle, true);
+      }
+      for (Map.Entry<String, TransportMetrics.Snapshot> e : ExecutorMetrics.byExecutor(sc, 2).entrySet()) {
+        assertEquals(0, e.getValue().pinnedBytes(), "executor " + e.getKey() + " after the shuffles were removed: "
+            + e.getValue());
+      }
     }
   }
 

@@ -22,7 +22,6 @@ import org.efashuffle.common.config.EfaShuffleConfig;
 import org.efashuffle.fabric.EndpointConfig;
 import org.efashuffle.fabric.Fabric;
 import org.efashuffle.transport.FabricTransport;
-import org.efashuffle.transport.StagingArena;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import scala.reflect.ClassTag$;
@@ -37,12 +36,15 @@ final class EfaExecutorRuntime implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(EfaExecutorRuntime.class);
 
   private final FabricTransport transport;
-  private final StagingArena[] arena;
+  private final MapOutputBlocks[] served;
+  private final EfaShuffleBlockResolver resolver;
   private final ExecutorService fallbackThreads;
 
-  private EfaExecutorRuntime(FabricTransport transport, StagingArena[] arena, ExecutorService fallbackThreads) {
+  private EfaExecutorRuntime(FabricTransport transport, MapOutputBlocks[] served, EfaShuffleBlockResolver resolver,
+      ExecutorService fallbackThreads) {
     this.transport = transport;
-    this.arena = arena;
+    this.served = served;
+    this.resolver = resolver;
     this.fallbackThreads = fallbackThreads;
   }
 
@@ -50,18 +52,18 @@ final class EfaExecutorRuntime implements AutoCloseable {
    * Starts the executor's fabric side. Whatever fails here is logged once and leaves the executor
    * on Spark's own client: it never fails a job that Netty could finish.
    */
-  static EfaExecutorRuntime start(Map<String, String> settings, IndexShuffleBlockResolver resolver) {
+  static EfaExecutorRuntime start(Map<String, String> settings, EfaShuffleBlockResolver resolver) {
     BlockManager blockManager = SparkEnv.get().blockManager();
     BlockStoreClient spark = blockManager.blockStoreClient();
     long timeout = EfaShuffleConfig.TIMEOUT_MILLIS.get(settings);
-    StagingArena[] arena = new StagingArena[1];
-    FabricTransport transport = openTransport(settings, resolver, arena, timeout);
+    MapOutputBlocks[] served = new MapOutputBlocks[1];
+    FabricTransport transport = openTransport(settings, resolver, served, timeout);
     ExecutorService fallbackThreads = Executors.newCachedThreadPool(r -> {
       Thread t = new Thread(r, "efa-shuffle-netty-fallback");
       t.setDaemon(true);
       return t;
     });
-    EfaExecutorRuntime runtime = new EfaExecutorRuntime(transport, arena, fallbackThreads);
+    EfaExecutorRuntime runtime = new EfaExecutorRuntime(transport, served, resolver, fallbackThreads);
     try {
       PeerInfo self = null;
       if (transport != null) {
@@ -77,16 +79,19 @@ final class EfaExecutorRuntime implements AutoCloseable {
       install(blockManager, new EfaBlockStoreClient(spark, !sparkClosesIt, transport, self,
           new PeerDirectory(spark, timeout), fallbackThreads,
           EfaShuffleConfig.TRANSPORT.get(settings) == EfaShuffleConfig.Transport.FABRIC));
+      if (served[0] != null) {
+        resolver.pinInto(served[0].pinned());
+      }
     } catch (RuntimeException e) {
       LOG.warn("efa-shuffle: could not start on this executor, every shuffle read goes over Spark's own client", e);
       runtime.close();
-      return new EfaExecutorRuntime(null, new StagingArena[1], fallbackThreads);
+      return new EfaExecutorRuntime(null, new MapOutputBlocks[1], resolver, fallbackThreads);
     }
     return runtime;
   }
 
   private static FabricTransport openTransport(Map<String, String> settings, IndexShuffleBlockResolver resolver,
-      StagingArena[] arena, long timeoutMillis) {
+      MapOutputBlocks[] served, long timeoutMillis) {
     if (EfaShuffleConfig.TRANSPORT.get(settings) == EfaShuffleConfig.Transport.TCP) {
       LOG.info("efa-shuffle: {}=tcp, every shuffle read goes over Netty", EfaShuffleConfig.TRANSPORT.key());
       return null;
@@ -98,19 +103,18 @@ final class EfaExecutorRuntime implements AutoCloseable {
     }
     String domain = EfaShuffleConfig.DOMAIN.get(settings);
     long staging = EfaShuffleConfig.STAGING_BYTES.get(settings);
+    long mapOutputs = EfaShuffleConfig.MAP_OUTPUT_BYTES.get(settings);
     EndpointConfig config = EndpointConfig.defaults().withOperationTimeout(Duration.ofMillis(timeoutMillis));
     RuntimeException last = null;
     List<String> providers = EfaShuffleConfig.PROVIDER.get(settings);
     for (String provider : providers) {
       try {
-        return FabricTransport.open(provider, domain.isEmpty() ? null : domain, config, d -> {
-          arena[0] = new StagingArena(d, staging);
-          return new MapOutputBlocks(resolver, arena[0]);
-        });
+        return FabricTransport.open(provider, domain.isEmpty() ? null : domain, config,
+            d -> served[0] = new MapOutputBlocks(resolver, d, staging, mapOutputs));
       } catch (RuntimeException e) {
-        if (arena[0] != null) {
-          arena[0].close();
-          arena[0] = null;
+        if (served[0] != null) {
+          served[0].close();
+          served[0] = null;
         }
         last = e;
       }
@@ -167,11 +171,12 @@ final class EfaExecutorRuntime implements AutoCloseable {
     LOG.info("efa-shuffle: executor {} remote shuffle reads: {}", SparkEnv.get() == null ? "?" : SparkEnv.get().executorId(),
         TransportMetrics.get().snapshot());
     fallbackThreads.shutdown();
+    resolver.pinInto(null);
     if (transport != null) {
       transport.close();
     }
-    if (arena[0] != null) {
-      arena[0].close();
+    if (served[0] != null) {
+      served[0].close();
     }
   }
 }

@@ -11,6 +11,8 @@ import org.apache.spark.shuffle.ShuffleWriteMetricsReporter;
 import org.apache.spark.shuffle.ShuffleWriter;
 import org.apache.spark.shuffle.sort.SortShuffleManager;
 import org.efashuffle.common.config.EfaShuffleConfig;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import scala.Tuple2;
 
 /**
@@ -20,18 +22,32 @@ import scala.Tuple2;
  *
  * <p>It extends {@link SortShuffleManager} rather than only implementing ShuffleManager: Spark SQL
  * skips a row copy only for sort shuffle managers, and the block manager casts the resolver for
- * checksum diagnosis and decommissioning. Writers, resolver and reader are Spark's own; this class
- * starts the executor's fabric side before the first shuffle task runs.
+ * checksum diagnosis and decommissioning. Writers and reader are Spark's own; the resolver is
+ * Spark's, extended to pin committed map outputs in registered memory; this class starts the
+ * executor's fabric side before the first shuffle task runs.
  */
 public class EfaShuffleManager extends SortShuffleManager {
+  private static final Logger LOG = LoggerFactory.getLogger(EfaShuffleManager.class);
+  private static final String SHUFFLE_IO_PLUGIN = "spark.shuffle.sort.io.plugin.class";
+
   private final Map<String, String> settings;
   private final boolean remotePeersPossible;
+  private final EfaShuffleBlockResolver resolver;
   private volatile EfaExecutorRuntime runtime;
 
   public EfaShuffleManager(SparkConf conf) {
     super(conf);
     this.settings = settings(conf);
     EfaShuffleConfig.validate(settings); // a bad value fails the application at start, naming the key
+    // Spark's sort shuffle keeps the task ids of each shuffle's map outputs in its resolver; ours takes them over.
+    this.resolver = new EfaShuffleBlockResolver(conf, super.shuffleBlockResolver().taskIdMapsForShuffle());
+    // Spark's writers commit through the ShuffleDataIO's resolver; ours commits through this manager's.
+    if (!conf.contains(SHUFFLE_IO_PLUGIN)) {
+      conf.set(SHUFFLE_IO_PLUGIN, EfaShuffleDataIO.class.getName());
+    } else if (!conf.get(SHUFFLE_IO_PLUGIN).equals(EfaShuffleDataIO.class.getName())) {
+      LOG.warn("efa-shuffle: {}={} is kept, so map outputs are not pinned in registered memory; peers read them "
+          + "staged from disk", SHUFFLE_IO_PLUGIN, conf.get(SHUFFLE_IO_PLUGIN));
+    }
     String master = conf.get("spark.master", "");
     // In local mode every block is local: there is no peer to read over any transport.
     this.remotePeersPossible = !(master.equals("local") || master.startsWith("local["));
@@ -47,11 +63,17 @@ public class EfaShuffleManager extends SortShuffleManager {
     return settings;
   }
 
+  /** The resolver every shuffle read and write of this executor goes through. */
+  @Override
+  public EfaShuffleBlockResolver shuffleBlockResolver() {
+    return resolver;
+  }
+
   private void ensureStarted() {
     if (runtime == null && remotePeersPossible) {
       synchronized (this) {
         if (runtime == null) {
-          runtime = EfaExecutorRuntime.start(settings, shuffleBlockResolver());
+          runtime = EfaExecutorRuntime.start(settings, resolver);
         }
       }
     }

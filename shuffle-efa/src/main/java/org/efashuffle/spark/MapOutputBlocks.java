@@ -8,26 +8,53 @@ import java.nio.channels.FileChannel;
 import java.nio.file.StandardOpenOption;
 import org.apache.spark.shuffle.IndexShuffleBlockResolver;
 import org.efashuffle.common.protocol.BlockRef;
+import org.efashuffle.fabric.FabricDomain;
 import org.efashuffle.transport.BlockSource;
-import org.efashuffle.transport.StagingArena;
+import org.efashuffle.transport.PinnedPool;
+import org.efashuffle.transport.RegisteredArena;
 
 /**
- * Serves this executor's map outputs to fabric readers: the bytes Spark's sort writers stored in
- * their standard data and index files (so Netty, local reads and the fabric all see the same
- * bytes), staged into registered memory for the time of one read. A block that does not fit the
- * staging budget at the moment is refused, and its reader fetches it over Netty.
+ * Serves this executor's map outputs to fabric readers: from registered memory where the output
+ * was pinned at commit ({@link PinnedMapOutputs}, within {@code spark.shuffle.efa.memory.mapOutputBytes}),
+ * else staged from Spark's data and index files into the bounded staging arena for the time of
+ * one read. A block that does not fit the staging arena at the moment is refused, and its reader
+ * fetches it over Netty. Owns the pinned outputs and the staging arena; closes both.
  */
-final class MapOutputBlocks implements BlockSource {
-  private final IndexShuffleBlockResolver resolver;
-  private final StagingArena arena;
+final class MapOutputBlocks implements BlockSource, AutoCloseable {
+  /** Registration unit of the map-output pool; a larger output gets a registration of its own. */
+  private static final long SLAB_BYTES = 32L << 20;
 
-  MapOutputBlocks(IndexShuffleBlockResolver resolver, StagingArena arena) {
+  private final IndexShuffleBlockResolver resolver;
+  private final RegisteredArena arena;
+  private final PinnedMapOutputs pinned;
+  private final TransportMetrics metrics = TransportMetrics.get();
+
+  MapOutputBlocks(IndexShuffleBlockResolver resolver, FabricDomain domain, long stagingBytes, long mapOutputBytes) {
     this.resolver = resolver;
-    this.arena = arena;
+    this.arena = new RegisteredArena(domain, stagingBytes);
+    this.pinned = new PinnedMapOutputs(new PinnedPool(domain, mapOutputBytes, Math.min(SLAB_BYTES, mapOutputBytes)),
+        metrics);
+  }
+
+  PinnedMapOutputs pinned() {
+    return pinned;
   }
 
   @Override
   public PublishedBlock publish(BlockRef block) {
+    PublishedBlock fromMemory = pinned.publish(block);
+    if (fromMemory != null) {
+      metrics.servedPinned.incrementAndGet();
+      return fromMemory;
+    }
+    PublishedBlock staged = stage(block);
+    if (staged != null) {
+      metrics.servedStaged.incrementAndGet();
+    }
+    return staged;
+  }
+
+  private PublishedBlock stage(BlockRef block) {
     File index = resolver.getIndexFile(block.shuffleId(), block.mapId(), scala.Option.empty());
     File data = resolver.getDataFile(block.shuffleId(), block.mapId());
     if (!index.exists() || !data.exists()) {
@@ -69,6 +96,16 @@ final class MapOutputBlocks implements BlockSource {
       return new Staged(offset, length);
     } catch (IOException e) {
       throw new UncheckedIOException("cannot stage " + block, e);
+    }
+  }
+
+  /** Frees the pinned outputs and the staging arena (after the transport closed: no lease is left). */
+  @Override
+  public void close() {
+    try {
+      pinned.close();
+    } finally {
+      arena.close();
     }
   }
 

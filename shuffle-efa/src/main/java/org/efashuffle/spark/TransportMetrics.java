@@ -6,9 +6,11 @@ import java.util.concurrent.atomic.AtomicLong;
 import org.apache.spark.metrics.source.Source;
 
 /**
- * This executor's remote shuffle reads by path: blocks and bytes read over the fabric, blocks and
- * bytes fetched over Netty, and fabric fetches that fell back to Netty. A Spark metrics source
- * ({@code efaShuffle.*}) and a line in the executor log at stop.
+ * This executor's remote shuffle reads by path (blocks and bytes read over the fabric, blocks and
+ * bytes fetched over Netty, fabric fetches that fell back to Netty) and what it served over the
+ * fabric (blocks read from map outputs pinned in registered memory, blocks staged from disk, bytes
+ * pinned now and at most). A Spark metrics source ({@code efaShuffle.*}) and a line in the
+ * executor log at stop.
  */
 public final class TransportMetrics implements Source {
   private static final TransportMetrics INSTANCE = new TransportMetrics();
@@ -18,6 +20,10 @@ public final class TransportMetrics implements Source {
   final AtomicLong nettyBlocks = new AtomicLong();
   final AtomicLong nettyBytes = new AtomicLong();
   final AtomicLong fallbacks = new AtomicLong();
+  final AtomicLong servedPinned = new AtomicLong();
+  final AtomicLong servedStaged = new AtomicLong();
+  final AtomicLong pinnedBytes = new AtomicLong();
+  final AtomicLong peakPinnedBytes = new AtomicLong();
   private final MetricRegistry registry = new MetricRegistry();
 
   private TransportMetrics() {
@@ -26,6 +32,10 @@ public final class TransportMetrics implements Source {
     registry.register("nettyBlocksFetched", (Gauge<Long>) nettyBlocks::get);
     registry.register("nettyBytesFetched", (Gauge<Long>) nettyBytes::get);
     registry.register("fabricFallbacks", (Gauge<Long>) fallbacks::get);
+    registry.register("blocksServedPinned", (Gauge<Long>) servedPinned::get);
+    registry.register("blocksServedStaged", (Gauge<Long>) servedStaged::get);
+    registry.register("pinnedBytes", (Gauge<Long>) pinnedBytes::get);
+    registry.register("peakPinnedBytes", (Gauge<Long>) peakPinnedBytes::get);
   }
 
   /** The counters of this JVM (one executor; in local mode the driver's). */
@@ -35,7 +45,8 @@ public final class TransportMetrics implements Source {
 
   /** A copy of the counters now. */
   public Snapshot snapshot() {
-    return new Snapshot(fabricBlocks.get(), fabricBytes.get(), nettyBlocks.get(), nettyBytes.get(), fallbacks.get());
+    return new Snapshot(fabricBlocks.get(), fabricBytes.get(), nettyBlocks.get(), nettyBytes.get(), fallbacks.get(),
+        servedPinned.get(), servedStaged.get(), pinnedBytes.get(), peakPinnedBytes.get());
   }
 
   /** The counters at one moment. A plain class, not a record, so that Kryo can serialize it too. */
@@ -46,13 +57,26 @@ public final class TransportMetrics implements Source {
     private final long nettyBlocks;
     private final long nettyBytes;
     private final long fallbacks;
+    private final long servedPinned;
+    private final long servedStaged;
+    private final long pinnedBytes;
+    private final long peakPinnedBytes;
 
-    public Snapshot(long fabricBlocks, long fabricBytes, long nettyBlocks, long nettyBytes, long fallbacks) {
+    public Snapshot(long fabricBlocks, long fabricBytes, long nettyBlocks, long nettyBytes, long fallbacks,
+        long servedPinned, long servedStaged, long pinnedBytes, long peakPinnedBytes) {
       this.fabricBlocks = fabricBlocks;
       this.fabricBytes = fabricBytes;
       this.nettyBlocks = nettyBlocks;
       this.nettyBytes = nettyBytes;
       this.fallbacks = fallbacks;
+      this.servedPinned = servedPinned;
+      this.servedStaged = servedStaged;
+      this.pinnedBytes = pinnedBytes;
+      this.peakPinnedBytes = peakPinnedBytes;
+    }
+
+    public static Snapshot zero() {
+      return new Snapshot(0, 0, 0, 0, 0, 0, 0, 0, 0);
     }
 
     public long fabricBlocks() {
@@ -75,15 +99,45 @@ public final class TransportMetrics implements Source {
       return fallbacks;
     }
 
+    /** Blocks this executor served over the fabric from map outputs in registered memory. */
+    public long servedPinned() {
+      return servedPinned;
+    }
+
+    /** Blocks this executor served over the fabric by staging them from its shuffle files. */
+    public long servedStaged() {
+      return servedStaged;
+    }
+
+    /** Bytes of map outputs registered now. */
+    public long pinnedBytes() {
+      return pinnedBytes;
+    }
+
+    /** The most bytes of map outputs registered at once (summed over executors by {@link #plus}). */
+    public long peakPinnedBytes() {
+      return peakPinnedBytes;
+    }
+
     public Snapshot plus(Snapshot o) {
       return new Snapshot(fabricBlocks + o.fabricBlocks, fabricBytes + o.fabricBytes, nettyBlocks + o.nettyBlocks,
-          nettyBytes + o.nettyBytes, fallbacks + o.fallbacks);
+          nettyBytes + o.nettyBytes, fallbacks + o.fallbacks, servedPinned + o.servedPinned,
+          servedStaged + o.servedStaged, pinnedBytes + o.pinnedBytes, peakPinnedBytes + o.peakPinnedBytes);
+    }
+
+    /** The counts since {@code before}; the pinned-bytes gauges as they are now. */
+    public Snapshot since(Snapshot before) {
+      return new Snapshot(fabricBlocks - before.fabricBlocks, fabricBytes - before.fabricBytes,
+          nettyBlocks - before.nettyBlocks, nettyBytes - before.nettyBytes, fallbacks - before.fallbacks,
+          servedPinned - before.servedPinned, servedStaged - before.servedStaged, pinnedBytes, peakPinnedBytes);
     }
 
     @Override
     public String toString() {
-      return "fabric " + fabricBlocks + " blocks / " + fabricBytes + " bytes, netty " + nettyBlocks + " blocks / "
-          + nettyBytes + " bytes, " + fallbacks + " fabric fetches fell back to netty";
+      return "read: fabric " + fabricBlocks + " blocks / " + fabricBytes + " bytes, netty " + nettyBlocks + " blocks / "
+          + nettyBytes + " bytes, " + fallbacks + " fabric fetches fell back to netty; served over fabric: "
+          + servedPinned + " blocks from pinned map outputs, " + servedStaged + " staged from disk; pinned "
+          + pinnedBytes + " bytes now, peak " + peakPinnedBytes;
     }
   }
 

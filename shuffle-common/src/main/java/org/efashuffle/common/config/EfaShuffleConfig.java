@@ -40,10 +40,20 @@ public final class EfaShuffleConfig {
           + "efa, a device such as rdmap0s6-rdm).",
       V010, v -> v));
 
+  public static final ConfigEntry<Long> MAP_OUTPUT_BYTES = add(new ConfigEntry<>(
+      PREFIX + "memory.mapOutputBytes", "1g", "a size in bytes with optional k, m or g suffix; 0 turns pinning off",
+      "Registered (pinned, off-heap) memory per executor that holds its map outputs, copied in as each "
+          + "map task commits, so that peers read them with no disk I/O on this executor. Registered in "
+          + "32 MiB slabs as needed and released as shuffles are removed. Outputs past it stay on disk "
+          + "only and are staged per read. Count it in spark.executor.memoryOverhead.",
+      V010, v -> atLeast(ByteSizes.parse(v), 0)));
+
   public static final ConfigEntry<Long> STAGING_BYTES = add(new ConfigEntry<>(
-      PREFIX + "memory.stagingBytes", "256m", "a size in bytes with optional k, m or g suffix, at least 1m",
-      "Registered (pinned) memory per executor into which served blocks are staged for one-sided "
-          + "reads. A block that does not fit at the moment is served over Netty instead.",
+      PREFIX + "memory.stagingBytes", "128m", "a size in bytes with optional k, m or g suffix, at least 1m",
+      "Registered (pinned, off-heap) memory per executor, registered at start, into which blocks of "
+          + "map outputs that are not pinned are staged from disk for the time of one read. A block "
+          + "that does not fit at the moment is served over Netty instead. Count it in "
+          + "spark.executor.memoryOverhead.",
       V010, v -> atLeast(ByteSizes.parse(v), 1L << 20)));
 
   public static final ConfigEntry<Long> TIMEOUT_MILLIS = add(new ConfigEntry<>(

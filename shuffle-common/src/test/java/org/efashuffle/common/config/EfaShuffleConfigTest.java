@@ -19,7 +19,8 @@ class EfaShuffleConfigTest {
     Map<String, String> none = Map.of();
     assertEquals(EfaShuffleConfig.Transport.AUTO, EfaShuffleConfig.TRANSPORT.get(none));
     assertEquals(List.of("efa"), EfaShuffleConfig.PROVIDER.get(none));
-    assertEquals(256L << 20, EfaShuffleConfig.STAGING_BYTES.get(none));
+    assertEquals(128L << 20, EfaShuffleConfig.STAGING_BYTES.get(none));
+    assertEquals(1L << 30, EfaShuffleConfig.MAP_OUTPUT_BYTES.get(none));
     assertEquals(120_000L, EfaShuffleConfig.TIMEOUT_MILLIS.get(none));
     EfaShuffleConfig.validate(none);
   }

@@ -7,20 +7,20 @@ import org.efashuffle.fabric.FabricDomain;
 import org.efashuffle.fabric.RegisteredMemory;
 
 /**
- * A fixed budget of registered memory, registered once (registration pins pages and is costly on
- * EFA), handed out in page-aligned pieces: first fit, neighbours merged on free. Whoever
- * allocates a piece frees it exactly once; {@link #close()} deregisters and frees the whole
- * arena.
+ * One registration of off-heap memory (registration pins pages and is costly on EFA), handed out
+ * in page-aligned pieces: first fit, neighbours merged on free. Used as the bounded staging area
+ * and as the slabs of {@link PinnedPool}. Whoever allocates a piece frees it exactly once;
+ * {@link #close()} deregisters and frees the whole arena.
  */
-public final class StagingArena implements AutoCloseable {
+public final class RegisteredArena implements AutoCloseable {
   private static final long UNIT = 4096;
 
   private final RegisteredMemory memory;
   private final TreeMap<Long, Long> free = new TreeMap<>(); // offset -> size
   private long used;
 
-  public StagingArena(FabricDomain domain, long budget) {
-    this.memory = RegisteredMemory.allocate(domain, budget);
+  public RegisteredArena(FabricDomain domain, long size) {
+    this.memory = RegisteredMemory.allocate(domain, size);
     free.put(0L, capacity());
   }
 

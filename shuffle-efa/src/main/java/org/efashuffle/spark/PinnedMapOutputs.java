@@ -1,0 +1,198 @@
+package org.efashuffle.spark;
+
+import java.io.File;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.StandardOpenOption;
+import java.util.HashMap;
+import java.util.Map;
+import org.efashuffle.common.protocol.BlockRef;
+import org.efashuffle.transport.BlockSource;
+import org.efashuffle.transport.PinnedPool;
+
+/**
+ * Map outputs copied into registered memory when they are committed, so that peers read them
+ * one-sidedly with no disk I/O and no copy on this executor: the committed data file, whole, with
+ * its partition offsets. Outputs that do not fit the pool's budget stay only on disk (and are
+ * staged per read by {@link MapOutputBlocks}).
+ *
+ * <p>Ownership: this class owns every piece it took from the pool. A published block is a lease
+ * on its output's piece; an output removed while leased (its shuffle unregistered during a read)
+ * is freed when its last lease closes, so a peer never reads memory that was reused.
+ */
+final class PinnedMapOutputs implements AutoCloseable {
+  private static final int COPY_CHUNK = 1 << 30;
+
+  private record Key(int shuffleId, long mapId) {}
+
+  private static final class Output {
+    final PinnedPool.Piece piece;
+    final long[] offsets; // partition p is [offsets[p], offsets[p + 1])
+    int leases;
+    boolean removed;
+
+    Output(PinnedPool.Piece piece, long[] offsets) {
+      this.piece = piece;
+      this.offsets = offsets;
+    }
+  }
+
+  private final PinnedPool pool;
+  private final TransportMetrics metrics;
+  private final Map<Key, Output> outputs = new HashMap<>();
+  private boolean closed;
+
+  PinnedMapOutputs(PinnedPool pool, TransportMetrics metrics) {
+    this.pool = pool;
+    this.metrics = metrics;
+  }
+
+  /**
+   * Copies a committed map output into registered memory if the budget allows; returns whether it
+   * did. {@code lengths} are the committed partition lengths (Spark's resolver replaces them with
+   * an earlier attempt's when that attempt's output won).
+   */
+  boolean pin(int shuffleId, long mapId, File data, long[] lengths) throws IOException {
+    long[] offsets = new long[lengths.length + 1];
+    for (int p = 0; p < lengths.length; p++) {
+      offsets[p + 1] = offsets[p] + lengths[p];
+    }
+    long total = offsets[lengths.length];
+    if (total == 0) {
+      return false;
+    }
+    PinnedPool.Piece piece;
+    synchronized (this) {
+      piece = closed ? null : pool.allocate(total);
+      updateGauges();
+    }
+    if (piece == null) {
+      return false;
+    }
+    try (FileChannel channel = FileChannel.open(data.toPath(), StandardOpenOption.READ)) {
+      if (channel.size() != total) {
+        throw new IOException("data file " + data + " has " + channel.size() + " bytes, its index says " + total);
+      }
+      for (long done = 0; done < total; ) {
+        ByteBuffer target = piece.slab().view(piece.offset() + done, (int) Math.min(COPY_CHUNK, total - done));
+        while (target.hasRemaining()) {
+          if (channel.read(target, done + target.position()) < 0) {
+            throw new IOException("data file " + data + " ended early");
+          }
+        }
+        done += target.capacity();
+      }
+    } catch (IOException | RuntimeException e) {
+      synchronized (this) {
+        freePiece(piece);
+      }
+      throw e;
+    }
+    synchronized (this) {
+      if (closed) {
+        return false;
+      }
+      Output previous = outputs.put(new Key(shuffleId, mapId), new Output(piece, offsets));
+      if (previous != null) {
+        retire(previous);
+      }
+    }
+    return true;
+  }
+
+  /** A lease on the block's bytes, or null when that output is not pinned (then read it from disk). */
+  synchronized BlockSource.PublishedBlock publish(BlockRef ref) {
+    Output output = outputs.get(new Key(ref.shuffleId(), ref.mapId()));
+    if (output == null || ref.endReduceId() >= output.offsets.length || ref.startReduceId() > ref.endReduceId()) {
+      return null;
+    }
+    long start = output.offsets[ref.startReduceId()];
+    long length = output.offsets[ref.endReduceId()] - start;
+    output.leases++;
+    return new Lease(output, start, length);
+  }
+
+  /** Forgets a map output (its shuffle was unregistered or its files removed). */
+  synchronized void remove(int shuffleId, long mapId) {
+    Output output = outputs.remove(new Key(shuffleId, mapId));
+    if (output != null) {
+      retire(output);
+    }
+  }
+
+  private void retire(Output output) {
+    output.removed = true;
+    if (output.leases == 0) {
+      freePiece(output.piece);
+    }
+  }
+
+  private void freePiece(PinnedPool.Piece piece) {
+    if (!closed) {
+      pool.free(piece);
+    }
+    updateGauges();
+  }
+
+  private void updateGauges() {
+    metrics.pinnedBytes.set(pool.pinnedBytes());
+    metrics.peakPinnedBytes.accumulateAndGet(pool.peakPinnedBytes(), Math::max);
+  }
+
+  synchronized int pinnedOutputs() {
+    return outputs.size();
+  }
+
+  /** Frees every output and closes the pool; leases still open become no-ops. */
+  @Override
+  public synchronized void close() {
+    if (!closed) {
+      closed = true;
+      outputs.clear();
+      pool.close();
+      updateGauges();
+    }
+  }
+
+  private final class Lease implements BlockSource.PublishedBlock {
+    private final Output output;
+    private final long start;
+    private final long length;
+    private boolean released;
+
+    Lease(Output output, long start, long length) {
+      this.output = output;
+      this.start = start;
+      this.length = length;
+    }
+
+    @Override
+    public long remoteAddress() {
+      return output.piece.remoteAddress(start);
+    }
+
+    @Override
+    public long length() {
+      return length;
+    }
+
+    @Override
+    public long key() {
+      return output.piece.key();
+    }
+
+    @Override
+    public void close() {
+      synchronized (PinnedMapOutputs.this) {
+        if (!released) {
+          released = true;
+          output.leases--;
+          if (output.removed && output.leases == 0) {
+            freePiece(output.piece);
+          }
+        }
+      }
+    }
+  }
+}
