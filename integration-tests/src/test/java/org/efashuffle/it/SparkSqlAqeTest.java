@@ -12,13 +12,17 @@ import java.util.Locale;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.efashuffle.bench.ExecutorMetrics;
+import org.efashuffle.spark.TransportMetrics;
 import org.junit.jupiter.api.Test;
 
 /**
  * Spark SQL with adaptive query execution on efa-shuffle (two executor JVMs, tcp;ofi_rxm): a skew
- * join that AQE splits (map-range reads) and partition coalescing. Rows must equal those of
- * Spark's sort shuffle, and each plan must show that AQE did what it claims. (The local shuffle
- * reader case is not here yet: AQE kept a sort-merge join in the attempts so far.)
+ * join that AQE splits (map-range reads), partition coalescing, and a sort-merge join that AQE
+ * turns into a broadcast join at run time, reading the other side with the local shuffle reader
+ * (whole map outputs by mapper). Rows must equal those of Spark's sort shuffle, each plan must
+ * show that AQE did what it claims, and the remote blocks must have moved over the fabric.
  */
 class SparkSqlAqeTest {
   private static SparkSession session(String master, String manager) {
@@ -48,6 +52,20 @@ class SparkSqlAqeTest {
     Map<String, Object[]> out = new LinkedHashMap<>();
     out.put("skew join", query(spark, "SELECT big.k, big.v, small.w FROM big JOIN small ON big.k = small.k"));
     out.put("coalesce", query(spark, "SELECT k, count(*), sum(v) FROM big GROUP BY k"));
+    // Statically both sides are over the broadcast threshold (a filter's selectivity is unknown
+    // without statistics); at run time the filtered side is a few KB and AQE broadcasts it. Its
+    // keys spread over most partitions: AQE demotes a broadcast whose build side has fewer than
+    // 20% non-empty partitions (spark.sql.adaptive.nonEmptyPartitionRatioForBroadcastJoin).
+    spark.range(0, 200_000).selectExpr("id % 500 AS k", "id AS w").createOrReplaceTempView("wide");
+    spark.conf().set("spark.sql.autoBroadcastJoinThreshold", "100k");
+    spark.conf().set("spark.sql.adaptive.autoBroadcastJoinThreshold", "100k");
+    try {
+      out.put("local read", query(spark,
+          "SELECT big.k, big.v, f.w FROM big JOIN (SELECT k, w FROM wide WHERE w % 997 = 7) f ON big.k = f.k"));
+    } finally {
+      spark.conf().set("spark.sql.autoBroadcastJoinThreshold", "-1");
+      spark.conf().set("spark.sql.adaptive.autoBroadcastJoinThreshold", "-1");
+    }
     return out;
   }
 
@@ -78,6 +96,13 @@ class SparkSqlAqeTest {
       assertTrue(skewPlan.contains("skew"), "AQE did not split the skewed partition:\n" + skewPlan);
       String coalescePlan = (String) actual.get("coalesce")[1];
       assertTrue(coalescePlan.contains("coalesced"), "AQE did not coalesce:\n" + coalescePlan);
+      String localPlan = (String) actual.get("local read")[1];
+      assertTrue(localPlan.contains("broadcasthashjoin") && localPlan.contains("aqeshuffleread local"),
+          "AQE did not switch to a broadcast join with a local shuffle read:\n" + localPlan);
+      TransportMetrics.Snapshot moved = ExecutorMetrics.total(
+          ExecutorMetrics.byExecutor(JavaSparkContext.fromSparkContext(efa.sparkContext()), 2));
+      assertTrue(moved.fabricBytes() > 0, moved.toString());
+      assertEquals(0, moved.nettyBytes(), moved.toString());
     }
   }
 }

@@ -5,11 +5,14 @@ import java.net.InetAddress;
 import java.net.InterfaceAddress;
 import java.net.NetworkInterface;
 import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import org.apache.spark.SecurityManager;
+import org.apache.spark.SparkConf;
 import org.apache.spark.SparkEnv;
 import org.apache.spark.network.shuffle.BlockStoreClient;
 import org.apache.spark.shuffle.IndexShuffleBlockResolver;
@@ -19,6 +22,7 @@ import org.apache.spark.storage.StorageLevel;
 import org.apache.spark.util.io.ChunkedByteBuffer;
 import org.efashuffle.common.Subnet;
 import org.efashuffle.common.config.EfaShuffleConfig;
+import org.efashuffle.common.protocol.MessageAuthenticator;
 import org.efashuffle.fabric.EndpointConfig;
 import org.efashuffle.fabric.Fabric;
 import org.efashuffle.transport.FabricTransport;
@@ -96,6 +100,11 @@ final class EfaExecutorRuntime implements AutoCloseable {
       LOG.info("efa-shuffle: {}=tcp, every shuffle read goes over Netty", EfaShuffleConfig.TRANSPORT.key());
       return null;
     }
+    String refusal = encryptionRefusal(SparkEnv.get().conf(), settings);
+    if (refusal != null) {
+      LOG.warn("efa-shuffle: {}", refusal);
+      return null;
+    }
     if (!Fabric.isAvailable()) {
       LOG.warn("efa-shuffle: fabric unavailable, every shuffle read goes over Netty: {}",
           Fabric.unavailabilityCause().getMessage());
@@ -109,7 +118,7 @@ final class EfaExecutorRuntime implements AutoCloseable {
     List<String> providers = EfaShuffleConfig.PROVIDER.get(settings);
     for (String provider : providers) {
       try {
-        return FabricTransport.open(provider, domain.isEmpty() ? null : domain, config,
+        return FabricTransport.open(provider, domain.isEmpty() ? null : domain, config, authenticator(),
             d -> served[0] = new MapOutputBlocks(resolver, d, staging, mapOutputs));
       } catch (RuntimeException e) {
         if (served[0] != null) {
@@ -119,9 +128,54 @@ final class EfaExecutorRuntime implements AutoCloseable {
         last = e;
       }
     }
-    LOG.warn("efa-shuffle: no fabric provider of {} opened ({}), every shuffle read goes over Netty: {}",
-        providers, EfaShuffleConfig.PROVIDER.key(), String.valueOf(last));
+    LOG.warn("efa-shuffle: no fabric provider of {} opened ({}), every shuffle read goes over Netty: {}{}",
+        providers, EfaShuffleConfig.PROVIDER.key(), String.valueOf(last), memlockHint(staging));
     return null;
+  }
+
+  /**
+   * A note on the locked-memory limit when it is below what registration needs at start (the
+   * staging area): on EFA a registration pins pages and fails past RLIMIT_MEMLOCK.
+   */
+  private static String memlockHint(long needed) {
+    try {
+      for (String line : java.nio.file.Files.readAllLines(java.nio.file.Paths.get("/proc/self/limits"))) {
+        if (line.startsWith("Max locked memory")) {
+          String soft = line.substring("Max locked memory".length()).trim().split("\\s+")[0];
+          if (!soft.equals("unlimited") && Long.parseLong(soft) < needed) {
+            return " (the locked-memory limit, ulimit -l, is " + soft + " bytes, below the "
+                + needed + " bytes of " + EfaShuffleConfig.STAGING_BYTES.key() + ", unless the process has "
+                + "CAP_IPC_LOCK; raise it for the executors, e.g. LimitMEMLOCK=infinity or /etc/security/limits.conf)";
+          }
+        }
+      }
+    } catch (java.io.IOException | RuntimeException e) {
+      // No /proc (not Linux) or an unexpected format: no hint.
+    }
+    return "";
+  }
+
+  /**
+   * Why the fabric must stay off for this application's security settings, or null: Spark's wire
+   * encryption is on and the user did not accept unencrypted fabric reads.
+   */
+  static String encryptionRefusal(SparkConf conf, Map<String, String> settings) {
+    for (String key : List.of("spark.network.crypto.enabled", "spark.ssl.rpc.enabled")) {
+      if (conf.getBoolean(key, false) && !EfaShuffleConfig.ALLOW_UNENCRYPTED.get(settings)) {
+        return key + "=true and fabric reads are not encrypted, so every shuffle read goes over Netty; set "
+            + EfaShuffleConfig.ALLOW_UNENCRYPTED.key() + "=true to read same-subnet peers over the fabric anyway";
+      }
+    }
+    return null;
+  }
+
+  /** Signs control messages with the application's secret when Spark authenticates (spark.authenticate). */
+  private static MessageAuthenticator authenticator() {
+    SecurityManager security = SparkEnv.get().securityManager();
+    if (!security.isAuthenticationEnabled()) {
+      return null;
+    }
+    return new MessageAuthenticator(security.getSecretKey().getBytes(StandardCharsets.UTF_8));
   }
 
   /** This executor's subnet: its block manager's address with the prefix of the interface that has it. */

@@ -16,7 +16,8 @@ import org.slf4j.LoggerFactory;
  * Finds each peer executor's {@link PeerInfo}, once per executor: a small block that the peer
  * keeps in its own block manager, fetched over Netty. An executor has one id for its life, so a
  * lost and replaced executor is a new entry, never a stale address. A peer that does not answer
- * (not running this plugin, fabric off, external shuffle service in between) is read over Netty.
+ * (not running this plugin, fabric off, external shuffle service in between, or a failed
+ * connection) is read over Netty, and asked again after {@link #RETRY_NANOS}.
  */
 final class PeerDirectory {
   static final String PEER_BLOCK = new TestBlockId("efashuffle_peer").name();
@@ -24,7 +25,11 @@ final class PeerDirectory {
 
   private final BlockStoreClient netty;
   private final long timeoutMillis;
-  private final ConcurrentHashMap<String, CompletableFuture<Optional<PeerInfo>>> peers = new ConcurrentHashMap<>();
+  static final long RETRY_NANOS = TimeUnit.SECONDS.toNanos(60);
+
+  private record Lookup(long startNanos, CompletableFuture<Optional<PeerInfo>> info) {}
+
+  private final ConcurrentHashMap<String, Lookup> peers = new ConcurrentHashMap<>();
 
   PeerDirectory(BlockStoreClient netty, long timeoutMillis) {
     this.netty = netty;
@@ -33,15 +38,21 @@ final class PeerDirectory {
 
   Optional<PeerInfo> lookup(String host, int port, String executorId) {
     String key = executorId + "@" + host + ":" + port;
-    CompletableFuture<Optional<PeerInfo>> info = peers.computeIfAbsent(key, k -> ask(host, port, executorId));
+    Lookup lookup = peers.compute(key, (k, known) -> known == null || isStaleMiss(known)
+        ? new Lookup(System.nanoTime(), ask(host, port, executorId)) : known);
     try {
-      return info.get(timeoutMillis, TimeUnit.MILLISECONDS);
+      return lookup.info().get(timeoutMillis, TimeUnit.MILLISECONDS);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       return Optional.empty();
     } catch (Exception e) {
       return Optional.empty();
     }
+  }
+
+  private static boolean isStaleMiss(Lookup lookup) {
+    return System.nanoTime() - lookup.startNanos() > RETRY_NANOS
+        && lookup.info().isDone() && lookup.info().getNow(Optional.empty()).isEmpty();
   }
 
   private CompletableFuture<Optional<PeerInfo>> ask(String host, int port, String executorId) {

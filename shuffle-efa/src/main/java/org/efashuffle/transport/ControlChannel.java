@@ -10,6 +10,7 @@ import java.util.function.Consumer;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 import org.efashuffle.common.protocol.Message;
+import org.efashuffle.common.protocol.MessageAuthenticator;
 import org.efashuffle.common.protocol.MessageCodec;
 import org.efashuffle.common.protocol.ProtocolException;
 import org.efashuffle.fabric.FabricEndpoint;
@@ -21,11 +22,14 @@ import org.efashuffle.fabric.RegisteredMemory;
  * Control messages over an endpoint: a ring of posted receive slots and a pool of send slots in
  * one registered block. Every received message is decoded, its slot posted again, and the message
  * handed to the handler on the progress thread (which must not block). Sends that find no free
- * slot wait in order for one. The channel owns its memory and registration; {@link #close()}
- * frees them after the endpoint is closed by its owner.
+ * slot wait in order for one. With an authenticator every message is signed, and a received one
+ * whose tag does not check is dropped. The channel owns its memory and registration;
+ * {@link #close()} frees them after the endpoint is closed by its owner.
  */
 final class ControlChannel implements AutoCloseable {
   static final int MESSAGE_SIZE = 8192;
+  /** Room for a message's own bytes: what is left of a slot after an authentication tag. */
+  static final int PAYLOAD_SIZE = MESSAGE_SIZE - MessageAuthenticator.TAG_SIZE;
   private static final Logger LOG = Logger.getLogger(ControlChannel.class.getName());
 
   private final FabricEndpoint endpoint;
@@ -34,14 +38,18 @@ final class ControlChannel implements AutoCloseable {
   private final NativeMemory memory;
   private final MemoryRegion region;
   private final Consumer<Message> handler;
+  private final MessageAuthenticator authenticator;
   private final ArrayDeque<Integer> freeSendSlots = new ArrayDeque<>();
   private final ArrayDeque<Runnable> waitingSends = new ArrayDeque<>();
   private final Map<String, Long> peers = new ConcurrentHashMap<>();
   private volatile boolean closed;
 
-  ControlChannel(FabricEndpoint endpoint, int receiveSlots, int sendSlots, Consumer<Message> handler) {
+  /** @param authenticator signs and checks every message; null when the application has no secret */
+  ControlChannel(FabricEndpoint endpoint, int receiveSlots, int sendSlots, MessageAuthenticator authenticator,
+      Consumer<Message> handler) {
     this.endpoint = endpoint;
     this.receiveSlots = receiveSlots;
+    this.authenticator = authenticator;
     this.handler = handler;
     this.slots = RegisteredMemory.allocate(endpoint.domain(), (long) (receiveSlots + sendSlots) * MESSAGE_SIZE);
     this.memory = slots.memory();
@@ -77,7 +85,11 @@ final class ControlChannel implements AutoCloseable {
       }
       Message message = null;
       try {
-        message = MessageCodec.decode(memory.byteBuffer((long) slot * MESSAGE_SIZE, length.intValue()));
+        ByteBuffer bytes = memory.byteBuffer((long) slot * MESSAGE_SIZE, length.intValue());
+        if (authenticator != null) {
+          bytes.limit(authenticator.verify(bytes, 0, bytes.limit()));
+        }
+        message = MessageCodec.decode(bytes);
       } catch (ProtocolException e) {
         LOG.warning("dropped a control message: " + e.getMessage());
       }
@@ -110,7 +122,11 @@ final class ControlChannel implements AutoCloseable {
 
   private void sendInSlot(int slot, long peer, Message message, CompletableFuture<Void> sent) {
     try {
-      int length = MessageCodec.encode(message, memory.byteBuffer((long) slot * MESSAGE_SIZE, MESSAGE_SIZE));
+      ByteBuffer out = memory.byteBuffer((long) slot * MESSAGE_SIZE, MESSAGE_SIZE);
+      int length = MessageCodec.encode(message, out.duplicate().limit(PAYLOAD_SIZE));
+      if (authenticator != null) {
+        length = authenticator.sign(out, 0, length);
+      }
       endpoint.send(region, (long) slot * MESSAGE_SIZE, length, peer).whenComplete((n, error) -> {
         releaseSlot(slot);
         if (error != null) {

@@ -6,6 +6,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.function.Function;
 import org.efashuffle.common.protocol.BlockRef;
 import org.efashuffle.common.protocol.Message;
+import org.efashuffle.common.protocol.MessageAuthenticator;
 import org.efashuffle.common.protocol.MessageCodec;
 import org.efashuffle.fabric.EndpointConfig;
 import org.efashuffle.fabric.FabricDomain;
@@ -25,10 +26,11 @@ public final class FabricTransport implements AutoCloseable {
   private final BlockServer server;
   private final BlockFetcher fetcher;
 
-  private FabricTransport(FabricDomain domain, EndpointConfig config, BlockSource source) {
+  private FabricTransport(FabricDomain domain, EndpointConfig config, MessageAuthenticator authenticator,
+      BlockSource source) {
     this.domain = domain;
     this.endpoint = domain.openEndpoint(config);
-    this.channel = new ControlChannel(endpoint, RECEIVE_SLOTS, SEND_SLOTS, this::onMessage);
+    this.channel = new ControlChannel(endpoint, RECEIVE_SLOTS, SEND_SLOTS, authenticator, this::onMessage);
     Duration timeout = config.operationTimeout();
     this.server = new BlockServer(source, channel, timeout.multipliedBy(2).toNanos());
     this.fetcher = new BlockFetcher(domain, endpoint, channel, timeout.toMillis());
@@ -41,9 +43,18 @@ public final class FabricTransport implements AutoCloseable {
    */
   public static FabricTransport open(String provider, String domainName, EndpointConfig config,
       Function<FabricDomain, BlockSource> sources) {
+    return open(provider, domainName, config, null, sources);
+  }
+
+  /**
+   * As {@link #open(String, String, EndpointConfig, Function)}, with every control message signed
+   * and checked by {@code authenticator} (null: none); peers must use the same secret.
+   */
+  public static FabricTransport open(String provider, String domainName, EndpointConfig config,
+      MessageAuthenticator authenticator, Function<FabricDomain, BlockSource> sources) {
     FabricDomain domain = FabricDomain.open(provider, domainName);
     try {
-      return new FabricTransport(domain, config, sources.apply(domain));
+      return new FabricTransport(domain, config, authenticator, sources.apply(domain));
     } catch (RuntimeException e) {
       domain.close();
       throw e;
@@ -71,7 +82,7 @@ public final class FabricTransport implements AutoCloseable {
   }
 
   public int maxBlocksPerFetch() {
-    return MessageCodec.maxBlocksPerRequest(ControlChannel.MESSAGE_SIZE, address().length);
+    return MessageCodec.maxBlocksPerRequest(ControlChannel.PAYLOAD_SIZE, address().length);
   }
 
   int leasedBlocks() {

@@ -188,6 +188,39 @@ class FabricTransportTest {
     }
   }
 
+  /**
+   * With spark.authenticate the control messages are signed: a peer with the application's secret
+   * reads, a peer with another secret is never answered (no memory key leaves the server) and its
+   * fetch fails within the timeout, so Spark's reader falls back to Netty and its own SASL check.
+   */
+  @ParameterizedTest
+  @MethodSource("providers")
+  void onlyAPeerWithTheApplicationsSecretIsAnswered(String provider, String domain) throws Exception {
+    EndpointConfig quick = EndpointConfig.defaults().withOperationTimeout(Duration.ofSeconds(2));
+    org.efashuffle.common.protocol.MessageAuthenticator app = new org.efashuffle.common.protocol.MessageAuthenticator(
+        "app-1 secret".getBytes(java.nio.charset.StandardCharsets.UTF_8));
+    org.efashuffle.common.protocol.MessageAuthenticator stranger = new org.efashuffle.common.protocol.MessageAuthenticator(
+        "app-2 secret".getBytes(java.nio.charset.StandardCharsets.UTF_8));
+    try (MapOutputs outputs = new MapOutputs(new Random(5));
+         FabricTransport server = FabricTransport.open(provider, domain, quick, app, d -> outputs);
+         FabricTransport member = FabricTransport.open(provider, domain, quick, app, d -> b -> null);
+         FabricTransport outsider = FabricTransport.open(provider, domain, quick, stranger, d -> b -> null)) {
+      outputs.region = server.domain().register(outputs.memory);
+      ExecutionException refused = assertThrows(ExecutionException.class,
+          () -> outsider.fetch(server.address(), List.of(BlockRef.of(0, 1, 1))).get(30, TimeUnit.SECONDS));
+      assertTrue(refused.getCause() instanceof java.util.concurrent.TimeoutException
+          || refused.getCause() instanceof org.efashuffle.fabric.FabricException, String.valueOf(refused.getCause()));
+      assertEquals(0, outputs.open.get(), "nothing was published for the outsider");
+      List<FetchedBlock> blocks = member.fetch(server.address(), List.of(BlockRef.of(0, 1, 1))).get(30, TimeUnit.SECONDS);
+      ByteBuffer data = blocks.get(0).data();
+      assertEquals(outputs.sizes[1][1], data.remaining());
+      for (int k = 0; k < data.remaining(); k++) {
+        assertEquals(MapOutputs.expected(outputs.offsets[1][1] + k), data.get(k));
+      }
+      blocks.forEach(FetchedBlock::release);
+    }
+  }
+
   @ParameterizedTest
   @MethodSource("providers")
   void aServerThatNeverAnswersFailsTheFetchWithinTheTimeout(String provider, String domain) throws Exception {

@@ -62,6 +62,14 @@ public final class EfaShuffleConfig {
           + "Netty instead.",
       V010, v -> atLeast(Durations.parseMillis(v), 1)));
 
+  public static final ConfigEntry<Boolean> ALLOW_UNENCRYPTED = add(new ConfigEntry<>(
+      PREFIX + "allowUnencrypted", "false", "true or false",
+      "Fabric reads are not encrypted. When Spark's wire encryption is on (spark.network.crypto.enabled "
+          + "or spark.ssl.rpc.enabled) efa-shuffle reads everything over Netty unless this is true. "
+          + "With spark.authenticate=true, fabric control messages are signed with the application's "
+          + "secret either way.",
+      V010, EfaShuffleConfig::strictBoolean));
+
   private EfaShuffleConfig() {}
 
   private static <T> ConfigEntry<T> add(ConfigEntry<T> entry) {
@@ -100,6 +108,14 @@ public final class EfaShuffleConfig {
       throw new IllegalArgumentException("no provider named");
     }
     return names;
+  }
+
+  private static boolean strictBoolean(String v) {
+    return switch (v.trim().toLowerCase(Locale.ROOT)) {
+      case "true" -> true;
+      case "false" -> false;
+      default -> throw new IllegalArgumentException("not true or false: " + v);
+    };
   }
 
   private static long atLeast(long value, long min) {
