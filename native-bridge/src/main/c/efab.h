@@ -9,6 +9,7 @@
 #ifndef EFAB_H
 #define EFAB_H
 
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <rdma/fabric.h>
@@ -39,5 +40,14 @@ struct efab_domain {
 
 void efab_count_open(int kind);
 void efab_count_close(int kind);
+
+/* Handlers of the signals that the host process (a JVM) takes in normal running; see efab_common.c. */
+#define EFAB_HOST_SIGNALS 2
+struct efab_signals {
+	struct sigaction action[EFAB_HOST_SIGNALS];
+};
+
+void efab_signals_save(struct efab_signals *saved);
+void efab_signals_restore(const struct efab_signals *saved);
 
 #endif

@@ -51,14 +51,18 @@ int efab_av_remove(struct fid_av *av, uint64_t fi_addr)
 }
 
 /* Opens an endpoint bound to one completion queue (transmit and receive) and one address
- * vector, and enables it. */
+ * vector, and enables it. Keeps the process's SIGSEGV and SIGBUS handlers (see efab_common.c):
+ * shm replaces them in fi_endpoint, before the endpoint has a region that its handler unlinks. */
 int efab_ep_open(struct efab_domain *d, struct fid_cq *cq, struct fid_av *av, struct fid_ep **out)
 {
+	struct efab_signals signals;
 	struct fid_ep *ep;
 	int ret;
 
 	*out = NULL;
+	efab_signals_save(&signals);
 	ret = fi_endpoint(d->domain, d->info, &ep, NULL);
+	efab_signals_restore(&signals);
 	if (ret)
 		return ret;
 	ret = fi_ep_bind(ep, &cq->fid, FI_TRANSMIT | FI_RECV);
@@ -68,6 +72,7 @@ int efab_ep_open(struct efab_domain *d, struct fid_cq *cq, struct fid_av *av, st
 	if (ret)
 		goto err;
 	ret = fi_enable(ep);
+	efab_signals_restore(&signals);
 	if (ret)
 		goto err;
 	efab_count_open(EFAB_EP);

@@ -29,6 +29,10 @@ final class LibFabricShim {
 
     int efab_runtime_version();
 
+    long efab_signal_handlers_restored();
+
+    long efab_signal_handler(int signum);
+
     int efab_list_providers(int version, @Out byte[] buf, long len);
 
     int efab_domain_open(int version, String provider, String domainName, @Out LongLongByReference out);
