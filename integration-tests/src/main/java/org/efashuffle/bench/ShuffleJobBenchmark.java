@@ -17,7 +17,8 @@ import scala.Tuple2;
  * fabric/Netty split of remote reads, and checks both runs produced the same rows (an
  * order-independent checksum per reduce partition).
  *
- * <p>Usage: ShuffleJobBenchmark [bytes, default 2g] [provider, default tcp;ofi_rxm] [domain, default lo]
+ * <p>Usage: ShuffleJobBenchmark [bytes, default 2g] [provider[@domain] ...], default
+ * {@code tcp;ofi_rxm@lo shm}: one efa-shuffle run per provider.
  */
 public final class ShuffleJobBenchmark {
   private static final int MAPS = 16;
@@ -30,26 +31,33 @@ public final class ShuffleJobBenchmark {
 
   public static void main(String[] args) {
     long bytes = args.length > 0 ? org.efashuffle.common.config.ByteSizes.parse(args[0]) : 2L << 30;
-    String provider = args.length > 1 ? args[1] : "tcp;ofi_rxm";
-    String domain = args.length > 2 ? args[2] : "lo";
+    List<String> providers = args.length > 1 ? List.of(args).subList(1, args.length) : List.of("tcp;ofi_rxm@lo", "shm");
     long rowsPerMap = bytes / MAPS / (VALUE_BYTES + 8);
 
-    Run sort = run("sort shuffle (Netty)", new SparkConf().set("spark.shuffle.manager", "sort"), rowsPerMap, false);
-    Run efa = run("efa-shuffle (" + provider + ")", new SparkConf()
-        .set("spark.shuffle.manager", "org.efashuffle.spark.EfaShuffleManager")
-        .set("spark.shuffle.efa.provider", provider)
-        .set("spark.shuffle.efa.domain", domain), rowsPerMap, true);
+    List<Run> runs = new ArrayList<>();
+    runs.add(run("sort shuffle (Netty)", new SparkConf().set("spark.shuffle.manager", "sort"), rowsPerMap, false));
+    for (String p : providers) {
+      String[] nameAndDomain = p.split("@", 2);
+      runs.add(run("efa-shuffle (" + p + ")", new SparkConf()
+          .set("spark.shuffle.manager", "org.efashuffle.spark.EfaShuffleManager")
+          .set("spark.shuffle.efa.provider", nameAndDomain[0])
+          .set("spark.shuffle.efa.domain", nameAndDomain.length > 1 ? nameAndDomain[1] : ""), rowsPerMap, true));
+    }
 
     System.out.printf("%nefa-shuffle main job: %d map x %d reduce tasks on 2 executor JVMs, %.2f GB of %d-byte rows%n",
         MAPS, REDUCES, bytes / 1e9, VALUE_BYTES + 8);
-    System.out.printf("%-32s %14s %9s %9s | %s%n", "run", "rows", "seconds", "MB/s", "remote reads");
-    for (Run r : List.of(sort, efa)) {
-      System.out.printf("%-32s %,14d %9.1f %9.1f | %s%n", r.name, r.rows, r.seconds,
-          r.rows * (VALUE_BYTES + 8) / r.seconds / 1e6,
-          r.metrics == null ? "all over Netty (Spark's own client)" : r.metrics);
+    System.out.printf("%-28s %12s %8s %7s %9s | %s%n", "run", "rows", "seconds", "MB/s", "vs sort", "remote reads");
+    Run sort = runs.get(0);
+    boolean same = true;
+    for (Run r : runs) {
+      boolean sameRows = java.util.Arrays.equals(sort.checksums, r.checksums) && sort.rows == r.rows;
+      same &= sameRows;
+      System.out.printf("%-28s %,12d %8.1f %7.1f %8.2fx | %s%s%n", r.name, r.rows, r.seconds,
+          r.rows * (VALUE_BYTES + 8) / r.seconds / 1e6, sort.seconds / r.seconds,
+          r.metrics == null ? "all over Netty (Spark's own client)" : r.metrics, sameRows ? "" : " ROWS DIFFER");
     }
-    boolean same = java.util.Arrays.equals(sort.checksums, efa.checksums) && sort.rows == efa.rows;
-    System.out.printf("same rows in both runs: %s; efa/sort time: %.2f%n", same ? "yes" : "NO", efa.seconds / sort.seconds);
+    System.out.printf("same rows in every run: %s (\"vs sort\": sort shuffle's time / this run's time)%n",
+        same ? "yes" : "NO");
     if (!same) {
       System.exit(1);
     }

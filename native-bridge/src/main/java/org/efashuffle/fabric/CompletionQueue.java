@@ -29,7 +29,6 @@ final class CompletionQueue implements AutoCloseable {
   private final byte[] errorText = new byte[512];
   private final LongLongByReference errorContext = new LongLongByReference();
   private final int[] errorNumber = new int[1];
-  private final Object progressLock = new Object();
   private boolean closed;
 
   private CompletionQueue(long handle, boolean waitable) {
@@ -60,23 +59,11 @@ final class CompletionQueue implements AutoCloseable {
     return waitable;
   }
 
-  /**
-   * Held around non-blocking completion reads (which drive the provider's progress) and around
-   * address-vector changes: libfabric 1.17's shm reads its peer map during progress without the
-   * AV's lock, while an executor inserts peers from task threads. Futures are completed outside it.
-   */
-  Object progressLock() {
-    return progressLock;
-  }
-
   /** Reads what has completed, without blocking, and completes its operations. */
   int poll(PendingOperations pending) {
-    long ret;
-    synchronized (progressLock) {
-      ret = shim.efab_cq_read(handle, entries.address(), BATCH);
-      if (ret == -Errno.EAVAIL) {
-        ret = readError();
-      }
+    long ret = shim.efab_cq_read(handle, entries.address(), BATCH);
+    if (ret == -Errno.EAVAIL) {
+      ret = readError();
     }
     return dispatch(ret, pending, "fi_cq_read");
   }
@@ -85,9 +72,7 @@ final class CompletionQueue implements AutoCloseable {
   int await(PendingOperations pending, int timeoutMillis) {
     long ret = shim.efab_cq_sread(handle, entries.address(), BATCH, timeoutMillis);
     if (ret == -Errno.EAVAIL) {
-      synchronized (progressLock) {
-        ret = readError();
-      }
+      ret = readError();
     }
     return dispatch(ret, pending, "fi_cq_sread");
   }

@@ -101,16 +101,12 @@ public final class FabricEndpoint implements AutoCloseable {
   /** Adds a peer's address to the address vector; returns the handle operations take. */
   public long insertPeer(byte[] peerAddress) {
     LongLongByReference out = new LongLongByReference();
-    synchronized (cq.progressLock()) {
-      Fabric.check(shim.efab_av_insert(av, peerAddress, out), "fi_av_insert");
-    }
+    Fabric.check(shim.efab_av_insert(av, peerAddress, out), "fi_av_insert");
     return out.longValue();
   }
 
   public void removePeer(long peer) {
-    synchronized (cq.progressLock()) {
-      Fabric.check(shim.efab_av_remove(av, peer), "fi_av_remove");
-    }
+    Fabric.check(shim.efab_av_remove(av, peer), "fi_av_remove");
   }
 
   /**
