@@ -26,6 +26,7 @@ import org.efashuffle.common.protocol.MessageAuthenticator;
 import org.efashuffle.fabric.EndpointConfig;
 import org.efashuffle.fabric.Fabric;
 import org.efashuffle.transport.FabricTransport;
+import org.efashuffle.transport.TransportOptions;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import scala.reflect.ClassTag$;
@@ -113,12 +114,15 @@ final class EfaExecutorRuntime implements AutoCloseable {
     String domain = EfaShuffleConfig.DOMAIN.get(settings);
     long staging = EfaShuffleConfig.STAGING_BYTES.get(settings);
     long mapOutputs = EfaShuffleConfig.MAP_OUTPUT_BYTES.get(settings);
-    EndpointConfig config = EndpointConfig.defaults().withOperationTimeout(Duration.ofMillis(timeoutMillis));
+    TransportOptions options = TransportOptions.of(
+            EndpointConfig.defaults().withOperationTimeout(Duration.ofMillis(timeoutMillis)))
+        .withAuthenticator(authenticator())
+        .withReceivePoolBytes(EfaShuffleConfig.RECEIVE_BYTES.get(settings));
     RuntimeException last = null;
     List<String> providers = EfaShuffleConfig.PROVIDER.get(settings);
     for (String provider : providers) {
       try {
-        return FabricTransport.open(provider, domain.isEmpty() ? null : domain, config, authenticator(),
+        return FabricTransport.open(provider, domain.isEmpty() ? null : domain, options,
             d -> served[0] = new MapOutputBlocks(resolver, d, staging, mapOutputs));
       } catch (RuntimeException e) {
         if (served[0] != null) {

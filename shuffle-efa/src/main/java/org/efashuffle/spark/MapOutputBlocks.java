@@ -32,7 +32,7 @@ final class MapOutputBlocks implements BlockSource, AutoCloseable {
   MapOutputBlocks(IndexShuffleBlockResolver resolver, FabricDomain domain, long stagingBytes, long mapOutputBytes) {
     this.resolver = resolver;
     this.arena = new RegisteredArena(domain, stagingBytes);
-    this.pinned = new PinnedMapOutputs(new PinnedPool(domain, mapOutputBytes, Math.min(SLAB_BYTES, mapOutputBytes)),
+    this.pinned = new PinnedMapOutputs(PinnedPool.shrinking(domain, mapOutputBytes, Math.min(SLAB_BYTES, mapOutputBytes)),
         metrics);
   }
 

@@ -91,6 +91,7 @@ final class PinnedMapOutputs implements AutoCloseable {
     }
     synchronized (this) {
       if (closed) {
+        freePiece(piece);
         return false;
       }
       Output previous = outputs.put(new Key(shuffleId, mapId), new Output(piece, offsets));
@@ -129,9 +130,7 @@ final class PinnedMapOutputs implements AutoCloseable {
   }
 
   private void freePiece(PinnedPool.Piece piece) {
-    if (!closed) {
-      pool.free(piece);
-    }
+    pool.free(piece);
     updateGauges();
   }
 
@@ -144,11 +143,12 @@ final class PinnedMapOutputs implements AutoCloseable {
     return outputs.size();
   }
 
-  /** Frees every output and closes the pool; leases still open become no-ops. */
+  /** Frees every output (a leased one when its lease closes) and closes the pool. */
   @Override
   public synchronized void close() {
     if (!closed) {
       closed = true;
+      outputs.values().forEach(this::retire);
       outputs.clear();
       pool.close();
       updateGauges();

@@ -18,10 +18,12 @@ import org.efashuffle.fabric.FabricEndpoint;
 
 /**
  * The reducer's side of the rendezvous read: request, await the answer, fi_read every block
- * straight into one registered batch, tell the server it is done, hand the blocks over.
+ * straight into one registered batch (from the receive pool), tell the server it is done, hand
+ * the blocks over.
  */
 final class BlockFetcher {
   private final FabricDomain domain;
+  private final PinnedPool receivePool;
   private final FabricEndpoint endpoint;
   private final ControlChannel channel;
   private final long answerTimeoutMillis;
@@ -29,8 +31,10 @@ final class BlockFetcher {
   // Request ids need only be unique per server; a random start keeps two executors' ids apart.
   private final AtomicLong nextRequestId = new AtomicLong(new SecureRandom().nextLong());
 
-  BlockFetcher(FabricDomain domain, FabricEndpoint endpoint, ControlChannel channel, long answerTimeoutMillis) {
+  BlockFetcher(FabricDomain domain, PinnedPool receivePool, FabricEndpoint endpoint, ControlChannel channel,
+      long answerTimeoutMillis) {
     this.domain = domain;
+    this.receivePool = receivePool;
     this.endpoint = endpoint;
     this.channel = channel;
     this.answerTimeoutMillis = answerTimeoutMillis;
@@ -87,7 +91,7 @@ final class BlockFetcher {
     }
     ReceivedBatch batch;
     try {
-      batch = readable == 0 ? null : new ReceivedBatch(domain, total, readable);
+      batch = readable == 0 ? null : ReceivedBatch.take(receivePool, domain, total, readable);
     } catch (RuntimeException e) {
       done(server, answer.requestId());
       return CompletableFuture.failedFuture(e);
@@ -100,7 +104,8 @@ final class BlockFetcher {
       boolean read = l.status() == BlockLocation.Status.OK && l.length() > 0;
       fetched.add(new FetchedBlock(blocks.get(i), l.status(), read ? batch : null, offset, l.length()));
       if (read) {
-        reads.add(endpoint.read(batch.region(), offset, l.length(), server, l.remoteAddress(), l.key()));
+        reads.add(endpoint.read(batch.region(), batch.regionOffset(offset), l.length(), server, l.remoteAddress(),
+            l.key()));
         offset += l.length();
       }
     }

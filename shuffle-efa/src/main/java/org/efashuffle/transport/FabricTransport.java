@@ -6,7 +6,6 @@ import java.util.concurrent.CompletableFuture;
 import java.util.function.Function;
 import org.efashuffle.common.protocol.BlockRef;
 import org.efashuffle.common.protocol.Message;
-import org.efashuffle.common.protocol.MessageAuthenticator;
 import org.efashuffle.common.protocol.MessageCodec;
 import org.efashuffle.fabric.EndpointConfig;
 import org.efashuffle.fabric.FabricDomain;
@@ -19,21 +18,24 @@ import org.efashuffle.fabric.FabricEndpoint;
 public final class FabricTransport implements AutoCloseable {
   private static final int RECEIVE_SLOTS = 64;
   private static final int SEND_SLOTS = 64;
+  private static final long RECEIVE_SLAB_BYTES = 32L << 20;
 
   private final FabricDomain domain;
+  private final PinnedPool receivePool;
   private final FabricEndpoint endpoint;
   private final ControlChannel channel;
   private final BlockServer server;
   private final BlockFetcher fetcher;
 
-  private FabricTransport(FabricDomain domain, EndpointConfig config, MessageAuthenticator authenticator,
-      BlockSource source) {
+  private FabricTransport(FabricDomain domain, TransportOptions options, BlockSource source) {
     this.domain = domain;
-    this.endpoint = domain.openEndpoint(config);
-    this.channel = new ControlChannel(endpoint, RECEIVE_SLOTS, SEND_SLOTS, authenticator, this::onMessage);
-    Duration timeout = config.operationTimeout();
+    this.receivePool = PinnedPool.retaining(domain, options.receivePoolBytes(),
+        Math.min(RECEIVE_SLAB_BYTES, options.receivePoolBytes()));
+    this.endpoint = domain.openEndpoint(options.endpoint());
+    this.channel = new ControlChannel(endpoint, RECEIVE_SLOTS, SEND_SLOTS, options.authenticator(), this::onMessage);
+    Duration timeout = options.endpoint().operationTimeout();
     this.server = new BlockServer(source, channel, timeout.multipliedBy(2).toNanos());
-    this.fetcher = new BlockFetcher(domain, endpoint, channel, timeout.toMillis());
+    this.fetcher = new BlockFetcher(domain, receivePool, endpoint, channel, timeout.toMillis());
   }
 
   /**
@@ -43,18 +45,18 @@ public final class FabricTransport implements AutoCloseable {
    */
   public static FabricTransport open(String provider, String domainName, EndpointConfig config,
       Function<FabricDomain, BlockSource> sources) {
-    return open(provider, domainName, config, null, sources);
+    return open(provider, domainName, TransportOptions.of(config), sources);
   }
 
   /**
-   * As {@link #open(String, String, EndpointConfig, Function)}, with every control message signed
-   * and checked by {@code authenticator} (null: none); peers must use the same secret.
+   * As {@link #open(String, String, EndpointConfig, Function)}, with all the options: an
+   * authenticator signs and checks every control message (peers must use the same secret).
    */
-  public static FabricTransport open(String provider, String domainName, EndpointConfig config,
-      MessageAuthenticator authenticator, Function<FabricDomain, BlockSource> sources) {
+  public static FabricTransport open(String provider, String domainName, TransportOptions options,
+      Function<FabricDomain, BlockSource> sources) {
     FabricDomain domain = FabricDomain.open(provider, domainName);
     try {
-      return new FabricTransport(domain, config, authenticator, sources.apply(domain));
+      return new FabricTransport(domain, options, sources.apply(domain));
     } catch (RuntimeException e) {
       domain.close();
       throw e;
@@ -89,6 +91,11 @@ public final class FabricTransport implements AutoCloseable {
     return server.leasedBlocks();
   }
 
+  /** Bytes of the receive pool registered now (never more than its budget). */
+  public long receivePoolBytes() {
+    return receivePool.pinnedBytes();
+  }
+
   private void onMessage(Message message) {
     if (message instanceof Message.FetchRequest r) {
       server.onRequest(r);
@@ -99,13 +106,14 @@ public final class FabricTransport implements AutoCloseable {
     }
   }
 
-  /** Closes the endpoint (failing what is in flight), releases leases, frees control memory, closes the domain. */
+  /** Closes the endpoint (failing what is in flight), releases leases, frees control and receive memory, closes the domain. */
   @Override
   public void close() {
     endpoint.close();
     fetcher.close();
     server.close();
     channel.close();
+    receivePool.close(); // a batch still held by a reader is freed when it is released
     domain.close();
   }
 }

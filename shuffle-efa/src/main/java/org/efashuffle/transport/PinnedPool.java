@@ -5,11 +5,14 @@ import java.util.List;
 import org.efashuffle.fabric.FabricDomain;
 
 /**
- * Registered memory that grows in slabs up to a budget and shrinks as slabs empty: pinned bytes
- * (the sum of the slabs' sizes) never exceed the budget. A request larger than a slab gets a slab
- * of its own, so that one registration covers it. Whoever allocates a {@link Piece} frees it
- * exactly once; a slab is deregistered when its last piece is freed, and {@link #close()}
- * deregisters whatever is left.
+ * Registered memory that grows in slabs up to a budget: pinned bytes (the sum of the slabs'
+ * sizes) never exceed the budget. A request larger than a slab gets a slab of its own, so that
+ * one registration covers it. A shrinking pool deregisters a slab when its last piece is freed
+ * (map outputs: memory goes back as shuffles are removed); a retaining pool keeps its slabs for
+ * the next request (receive buffers: registration is costly on EFA). Whoever allocates a
+ * {@link Piece} frees it exactly once. {@link #close()} frees the slabs that are empty and each
+ * other slab when its last piece comes back, so memory still handed out is never freed under
+ * its holder.
  */
 public final class PinnedPool implements AutoCloseable {
   private static final long PAGE = 4096;
@@ -28,18 +31,34 @@ public final class PinnedPool implements AutoCloseable {
   private final FabricDomain domain;
   private final long budget;
   private final long slabSize;
+  private final boolean shrinking;
   private final List<RegisteredArena> slabs = new ArrayList<>();
   private long pinned;
   private long peakPinned;
+  private boolean closed;
 
-  public PinnedPool(FabricDomain domain, long budget, long slabSize) {
+  private PinnedPool(FabricDomain domain, long budget, long slabSize, boolean shrinking) {
     this.domain = domain;
     this.budget = budget;
     this.slabSize = slabSize;
+    this.shrinking = shrinking;
+  }
+
+  /** A pool that deregisters each slab as it empties. */
+  public static PinnedPool shrinking(FabricDomain domain, long budget, long slabSize) {
+    return new PinnedPool(domain, budget, slabSize, true);
+  }
+
+  /** A pool that keeps its slabs registered until it closes. */
+  public static PinnedPool retaining(FabricDomain domain, long budget, long slabSize) {
+    return new PinnedPool(domain, budget, slabSize, false);
   }
 
   /** Takes {@code size} bytes, registering a slab if needed; null when the budget does not allow it now. */
   public synchronized Piece allocate(long size) {
+    if (closed) {
+      return null;
+    }
     for (RegisteredArena slab : slabs) {
       long offset = slab.allocate(size);
       if (offset >= 0) {
@@ -59,7 +78,7 @@ public final class PinnedPool implements AutoCloseable {
 
   public synchronized void free(Piece piece) {
     piece.slab().free(piece.offset(), piece.size());
-    if (piece.slab().used() == 0 && slabs.remove(piece.slab())) {
+    if ((shrinking || closed) && piece.slab().used() == 0 && slabs.remove(piece.slab())) {
       pinned -= piece.slab().capacity();
       piece.slab().close();
     }
@@ -79,13 +98,17 @@ public final class PinnedPool implements AutoCloseable {
     return budget;
   }
 
-  /** Deregisters and frees every slab, pieces still out included (the transport is closing). */
+  /** Frees the empty slabs now and every other one as its last piece is freed; allocates nothing more. */
   @Override
   public synchronized void close() {
+    closed = true;
     for (int i = slabs.size() - 1; i >= 0; i--) {
-      slabs.get(i).close();
+      RegisteredArena slab = slabs.get(i);
+      if (slab.used() == 0) {
+        slabs.remove(i);
+        pinned -= slab.capacity();
+        slab.close();
+      }
     }
-    slabs.clear();
-    pinned = 0;
   }
 }

@@ -4,6 +4,7 @@ import java.nio.ByteBuffer;
 import java.util.Map;
 import java.util.TreeMap;
 import org.efashuffle.fabric.FabricDomain;
+import org.efashuffle.fabric.MemoryRegion;
 import org.efashuffle.fabric.RegisteredMemory;
 
 /**
@@ -72,6 +73,10 @@ public final class RegisteredArena implements AutoCloseable {
   /** A writable view of a piece, to fill before publishing it. */
   public ByteBuffer view(long offset, int length) {
     return memory.memory().byteBuffer(offset, length);
+  }
+
+  public MemoryRegion region() {
+    return memory.region();
   }
 
   public long remoteAddress(long offset) {

@@ -80,7 +80,7 @@ class PinnedMapOutputsTest {
     PinnedMapOutputs[] pinned = new PinnedMapOutputs[1];
     PinnedPool[] pool = new PinnedPool[1];
     try (FabricTransport server = FabricTransport.open(provider, domain, EndpointConfig.defaults(), d -> {
-          pool[0] = new PinnedPool(d, BUDGET, SLAB);
+          pool[0] = PinnedPool.shrinking(d, BUDGET, SLAB);
           pinned[0] = new PinnedMapOutputs(pool[0], TransportMetrics.get());
           return ref -> pinned[0].publish(ref);
         });

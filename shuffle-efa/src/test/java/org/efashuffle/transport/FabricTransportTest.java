@@ -189,6 +189,49 @@ class FabricTransportTest {
   }
 
   /**
+   * Reads land in the client's receive pool, which never registers more than its budget (1 MiB
+   * here); a batch larger than the pool gets memory of its own and arrives all the same.
+   */
+  @ParameterizedTest
+  @MethodSource("providers")
+  void batchesLargerThanTheReceivePoolArriveWithTheirBytes(String provider, String domain) throws Exception {
+    long poolBytes = 1L << 20;
+    try (MapOutputs outputs = new MapOutputs(new Random(7));
+         FabricTransport server = FabricTransport.open(provider, domain, EndpointConfig.defaults(), d -> outputs);
+         FabricTransport client = FabricTransport.open(provider, domain,
+             TransportOptions.of(EndpointConfig.defaults()).withReceivePoolBytes(poolBytes), d -> b -> null)) {
+      outputs.region = server.domain().register(outputs.memory);
+      for (int m = 0; m < MAPS; m++) {
+        List<BlockRef> refs = new ArrayList<>();
+        for (int p = 0; p < PARTITIONS; p++) {
+          refs.add(BlockRef.of(0, m, p));
+        }
+        List<FetchedBlock> blocks = client.fetch(server.address(), refs).get(60, TimeUnit.SECONDS);
+        for (int p = 0; p < PARTITIONS; p++) {
+          ByteBuffer data = blocks.get(p).data();
+          assertEquals(outputs.sizes[m][p], data.remaining());
+          for (int k = 0; k < data.remaining(); k++) {
+            if (data.get(k) != MapOutputs.expected(outputs.offsets[m][p] + k)) {
+              throw new AssertionError(refs.get(p) + ": wrong byte at " + k);
+            }
+          }
+        }
+        assertTrue(client.receivePoolBytes() <= poolBytes, "receive pool " + client.receivePoolBytes());
+        blocks.forEach(FetchedBlock::release);
+      }
+      int small = 0;
+      while (outputs.sizes[0][small] == 0 || outputs.sizes[0][small] > 4096) {
+        small++;
+      }
+      List<FetchedBlock> one = client.fetch(server.address(), List.of(BlockRef.of(0, 0, small))).get(60, TimeUnit.SECONDS);
+      assertEquals(outputs.sizes[0][small], one.get(0).data().remaining());
+      assertTrue(client.receivePoolBytes() > 0 && client.receivePoolBytes() <= poolBytes,
+          "a small batch is read into the pool: " + client.receivePoolBytes());
+      one.forEach(FetchedBlock::release);
+    }
+  }
+
+  /**
    * With spark.authenticate the control messages are signed: a peer with the application's secret
    * reads, a peer with another secret is never answered (no memory key leaves the server) and its
    * fetch fails within the timeout, so Spark's reader falls back to Netty and its own SASL check.
@@ -202,9 +245,9 @@ class FabricTransportTest {
     org.efashuffle.common.protocol.MessageAuthenticator stranger = new org.efashuffle.common.protocol.MessageAuthenticator(
         "app-2 secret".getBytes(java.nio.charset.StandardCharsets.UTF_8));
     try (MapOutputs outputs = new MapOutputs(new Random(5));
-         FabricTransport server = FabricTransport.open(provider, domain, quick, app, d -> outputs);
-         FabricTransport member = FabricTransport.open(provider, domain, quick, app, d -> b -> null);
-         FabricTransport outsider = FabricTransport.open(provider, domain, quick, stranger, d -> b -> null)) {
+         FabricTransport server = FabricTransport.open(provider, domain, TransportOptions.of(quick).withAuthenticator(app), d -> outputs);
+         FabricTransport member = FabricTransport.open(provider, domain, TransportOptions.of(quick).withAuthenticator(app), d -> b -> null);
+         FabricTransport outsider = FabricTransport.open(provider, domain, TransportOptions.of(quick).withAuthenticator(stranger), d -> b -> null)) {
       outputs.region = server.domain().register(outputs.memory);
       ExecutionException refused = assertThrows(ExecutionException.class,
           () -> outsider.fetch(server.address(), List.of(BlockRef.of(0, 1, 1))).get(30, TimeUnit.SECONDS));

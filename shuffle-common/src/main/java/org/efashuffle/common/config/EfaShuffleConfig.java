@@ -56,6 +56,15 @@ public final class EfaShuffleConfig {
           + "spark.executor.memoryOverhead.",
       V010, v -> atLeast(ByteSizes.parse(v), 1L << 20)));
 
+  public static final ConfigEntry<Long> RECEIVE_BYTES = add(new ConfigEntry<>(
+      PREFIX + "memory.receiveBytes", "256m", "a size in bytes with optional k, m or g suffix, at least 1m",
+      "Registered (pinned, off-heap) memory per executor that its fabric reads land in, registered in "
+          + "32 MiB slabs as needed and kept for reuse (registration is costly on EFA). A fetch that "
+          + "finds it full registers memory of its own for its duration. Spark's "
+          + "spark.reducer.maxSizeInFlight (per task) bounds what is in use. Count it in "
+          + "spark.executor.memoryOverhead.",
+      V010, v -> atLeast(ByteSizes.parse(v), 1L << 20)));
+
   public static final ConfigEntry<Long> TIMEOUT_MILLIS = add(new ConfigEntry<>(
       PREFIX + "timeout", "120s", "a duration such as 500ms, 30s or 2m",
       "How long a fabric request or read may take before it fails and its blocks are fetched over "
