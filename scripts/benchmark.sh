@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The main job: a shuffle of a few GB on a local cluster of two executor JVMs, with Spark's sort
-# shuffle and with efa-shuffle (tcp;ofi_rxm over loopback, then shm), then the transport benchmark (fi_read
-# through the Java API beside the project's raw C fi_read benchmark, shm and tcp;ofi_rxm).
+# shuffle and with efa-shuffle (tcp;ofi_rxm over loopback with map outputs pinned and unpinned,
+# then shm), then the transport benchmark (fi_read through the Java API beside the project's raw
+# C fi_read benchmark, shm and tcp;ofi_rxm).
 # Environment: JOB_BYTES (default 2g) sizes the Spark job; SKIP_JOB=1 or SKIP_TRANSPORT=1 skip a part.
 set -euo pipefail
 cd "$(dirname "$0")/.."

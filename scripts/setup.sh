@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the build needs when it is missing (Debian/Ubuntu, as root or with sudo):
-# libfabric-dev (headers + libfabric.so.1), gcc, Maven and a JDK 17. Safe to run again.
+# libfabric-dev (headers + libfabric.so.1), gcc, Maven, a JDK 17, and iproute2 (the subnet test
+# creates network namespaces with ip). Safe to run again.
 set -euo pipefail
 
 need=()
@@ -8,6 +9,7 @@ need=()
 command -v gcc >/dev/null || need+=(gcc libc6-dev)
 command -v mvn >/dev/null || need+=(maven)
 command -v javac >/dev/null || need+=(openjdk-17-jdk-headless)
+command -v ip >/dev/null || need+=(iproute2)
 
 if [ ${#need[@]} -gt 0 ]; then
   echo "setup: installing ${need[*]}" >&2

@@ -17,8 +17,10 @@ import scala.Tuple2;
  * fabric/Netty split of remote reads, and checks both runs produced the same rows (an
  * order-independent checksum per reduce partition).
  *
- * <p>Usage: ShuffleJobBenchmark [bytes, default 2g] [provider[@domain] ...], default
- * {@code tcp;ofi_rxm@lo shm}: one efa-shuffle run per provider.
+ * <p>Usage: ShuffleJobBenchmark [bytes, default 2g] [provider[@domain][+unpinned] ...], default
+ * {@code tcp;ofi_rxm@lo tcp;ofi_rxm@lo+unpinned shm}: one efa-shuffle run per argument;
+ * {@code +unpinned} turns map-output pinning off (every served block staged from disk), to show
+ * what pinning changes.
  */
 public final class ShuffleJobBenchmark {
   private static final int MAPS = 16;
@@ -31,28 +33,32 @@ public final class ShuffleJobBenchmark {
 
   public static void main(String[] args) {
     long bytes = args.length > 0 ? org.efashuffle.common.config.ByteSizes.parse(args[0]) : 2L << 30;
-    List<String> providers = args.length > 1 ? List.of(args).subList(1, args.length) : List.of("tcp;ofi_rxm@lo", "shm");
+    List<String> providers = args.length > 1 ? List.of(args).subList(1, args.length)
+        : List.of("tcp;ofi_rxm@lo", "tcp;ofi_rxm@lo+unpinned", "shm");
     long rowsPerMap = bytes / MAPS / (VALUE_BYTES + 8);
 
     List<Run> runs = new ArrayList<>();
     runs.add(run("sort shuffle (Netty)", new SparkConf().set("spark.shuffle.manager", "sort"), rowsPerMap, false));
     for (String p : providers) {
-      String[] nameAndDomain = p.split("@", 2);
+      boolean unpinned = p.endsWith("+unpinned");
+      String[] nameAndDomain = p.replace("+unpinned", "").split("@", 2);
       runs.add(run("efa-shuffle (" + p + ")", new SparkConf()
           .set("spark.shuffle.manager", "org.efashuffle.spark.EfaShuffleManager")
           .set("spark.shuffle.efa.provider", nameAndDomain[0])
-          .set("spark.shuffle.efa.domain", nameAndDomain.length > 1 ? nameAndDomain[1] : ""), rowsPerMap, true));
+          .set("spark.shuffle.efa.domain", nameAndDomain.length > 1 ? nameAndDomain[1] : "")
+          .set("spark.shuffle.efa.memory.mapOutputBytes", unpinned ? "0" : "1g")
+          .set("spark.shuffle.efa.memory.stagingBytes", unpinned ? "512m" : "128m"), rowsPerMap, true));
     }
 
     System.out.printf("%nefa-shuffle main job: %d map x %d reduce tasks on 2 executor JVMs, %.2f GB of %d-byte rows%n",
         MAPS, REDUCES, bytes / 1e9, VALUE_BYTES + 8);
-    System.out.printf("%-28s %12s %8s %7s %9s | %s%n", "run", "rows", "seconds", "MB/s", "vs sort", "remote reads");
+    System.out.printf("%-36s %12s %8s %7s %9s | %s%n", "run", "rows", "seconds", "MB/s", "vs sort", "remote reads");
     Run sort = runs.get(0);
     boolean same = true;
     for (Run r : runs) {
       boolean sameRows = java.util.Arrays.equals(sort.checksums, r.checksums) && sort.rows == r.rows;
       same &= sameRows;
-      System.out.printf("%-28s %,12d %8.1f %7.1f %8.2fx | %s%s%n", r.name, r.rows, r.seconds,
+      System.out.printf("%-36s %,12d %8.1f %7.1f %8.2fx | %s%s%n", r.name, r.rows, r.seconds,
           r.rows * (VALUE_BYTES + 8) / r.seconds / 1e6, sort.seconds / r.seconds,
           r.metrics == null ? "all over Netty (Spark's own client)" : r.metrics, sameRows ? "" : " ROWS DIFFER");
     }
