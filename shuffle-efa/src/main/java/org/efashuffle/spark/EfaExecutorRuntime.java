@@ -226,7 +226,7 @@ final class EfaExecutorRuntime implements AutoCloseable {
 
   @Override
   public void close() {
-    LOG.info("efa-shuffle: executor {} remote shuffle reads: {}", SparkEnv.get() == null ? "?" : SparkEnv.get().executorId(),
+    LOG.info("efa-shuffle: executor {} at stop: {}", SparkEnv.get() == null ? "?" : SparkEnv.get().executorId(),
         TransportMetrics.get().snapshot());
     fallbackThreads.shutdown();
     resolver.pinInto(null);

@@ -70,6 +70,16 @@ class FabricTransportTest {
       return (byte) ((i * 0x9E3779B97F4A7C15L) >>> 57);
     }
 
+    /** Fails unless {@code data} holds exactly {@code length} bytes of the outputs from {@code start}. */
+    static void assertBytes(ByteBuffer data, long start, long length, Object what) {
+      assertEquals(length, data.remaining(), what.toString());
+      for (int k = 0; k < data.remaining(); k++) {
+        if (data.get(k) != expected(start + k)) {
+          throw new AssertionError(what + ": wrong byte at " + k);
+        }
+      }
+    }
+
     @Override
     public PublishedBlock publish(BlockRef block) {
       if (block.mapId() >= MAPS || block.endReduceId() > PARTITIONS) {
@@ -128,13 +138,7 @@ class FabricTransportTest {
           int m = (int) ref.mapId();
           long start = outputs.offsets[m][ref.startReduceId()];
           long end = outputs.offsets[m][ref.endReduceId() - 1] + outputs.sizes[m][ref.endReduceId() - 1];
-          ByteBuffer data = b.data();
-          assertEquals(end - start, data.remaining(), ref.toString());
-          for (int k = 0; k < data.remaining(); k++) {
-            if (data.get(k) != MapOutputs.expected(start + k)) {
-              throw new AssertionError(ref + ": wrong byte at " + k);
-            }
-          }
+          MapOutputs.assertBytes(b.data(), start, end - start, ref);
         }
         blocks.forEach(FetchedBlock::release);
       }
@@ -171,13 +175,7 @@ class FabricTransportTest {
         }
         List<FetchedBlock> blocks = client.fetch(server, refs).get(60, TimeUnit.SECONDS);
         for (int p = 0; p < PARTITIONS; p++) {
-          ByteBuffer data = blocks.get(p).data();
-          assertEquals(expected.sizes[m][p], data.remaining());
-          for (int k = 0; k < data.remaining(); k++) {
-            if (data.get(k) != MapOutputs.expected(expected.offsets[m][p] + k)) {
-              throw new AssertionError(refs.get(p) + ": wrong byte at " + k);
-            }
-          }
+          MapOutputs.assertBytes(blocks.get(p).data(), expected.offsets[m][p], expected.sizes[m][p], refs.get(p));
           blocks.get(p).release();
         }
       }
@@ -208,13 +206,7 @@ class FabricTransportTest {
         }
         List<FetchedBlock> blocks = client.fetch(server.address(), refs).get(60, TimeUnit.SECONDS);
         for (int p = 0; p < PARTITIONS; p++) {
-          ByteBuffer data = blocks.get(p).data();
-          assertEquals(outputs.sizes[m][p], data.remaining());
-          for (int k = 0; k < data.remaining(); k++) {
-            if (data.get(k) != MapOutputs.expected(outputs.offsets[m][p] + k)) {
-              throw new AssertionError(refs.get(p) + ": wrong byte at " + k);
-            }
-          }
+          MapOutputs.assertBytes(blocks.get(p).data(), outputs.offsets[m][p], outputs.sizes[m][p], refs.get(p));
         }
         assertTrue(client.receivePoolBytes() <= poolBytes, "receive pool " + client.receivePoolBytes());
         blocks.forEach(FetchedBlock::release);
@@ -224,7 +216,7 @@ class FabricTransportTest {
         small++;
       }
       List<FetchedBlock> one = client.fetch(server.address(), List.of(BlockRef.of(0, 0, small))).get(60, TimeUnit.SECONDS);
-      assertEquals(outputs.sizes[0][small], one.get(0).data().remaining());
+      MapOutputs.assertBytes(one.get(0).data(), outputs.offsets[0][small], outputs.sizes[0][small], "block 0/0/" + small);
       assertTrue(client.receivePoolBytes() > 0 && client.receivePoolBytes() <= poolBytes,
           "a small batch is read into the pool: " + client.receivePoolBytes());
       one.forEach(FetchedBlock::release);
@@ -255,11 +247,7 @@ class FabricTransportTest {
           || refused.getCause() instanceof org.efashuffle.fabric.FabricException, String.valueOf(refused.getCause()));
       assertEquals(0, outputs.open.get(), "nothing was published for the outsider");
       List<FetchedBlock> blocks = member.fetch(server.address(), List.of(BlockRef.of(0, 1, 1))).get(30, TimeUnit.SECONDS);
-      ByteBuffer data = blocks.get(0).data();
-      assertEquals(outputs.sizes[1][1], data.remaining());
-      for (int k = 0; k < data.remaining(); k++) {
-        assertEquals(MapOutputs.expected(outputs.offsets[1][1] + k), data.get(k));
-      }
+      MapOutputs.assertBytes(blocks.get(0).data(), outputs.offsets[1][1], outputs.sizes[1][1], "block 0/1/1");
       blocks.forEach(FetchedBlock::release);
     }
   }
