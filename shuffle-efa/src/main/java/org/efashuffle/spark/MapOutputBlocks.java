@@ -41,10 +41,18 @@ final class MapOutputBlocks implements BlockSource, AutoCloseable {
   }
 
   @Override
-  public PublishedBlock publish(BlockRef block) {
+  public PublishedBlock publishFromMemory(BlockRef block) {
     PublishedBlock fromMemory = pinned.publish(block);
     if (fromMemory != null) {
       metrics.servedPinned.incrementAndGet();
+    }
+    return fromMemory;
+  }
+
+  @Override
+  public PublishedBlock publish(BlockRef block) {
+    PublishedBlock fromMemory = publishFromMemory(block);
+    if (fromMemory != null) {
       return fromMemory;
     }
     PublishedBlock staged = stage(block);

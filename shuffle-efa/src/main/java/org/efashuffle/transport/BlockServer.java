@@ -1,10 +1,11 @@
 package org.efashuffle.transport;
 
 import java.util.ArrayList;
-import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executor;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 import org.efashuffle.common.protocol.BlockLocation;
@@ -14,7 +15,9 @@ import org.efashuffle.common.protocol.Message;
 /**
  * The mapper's side of the rendezvous read: answers each request with the blocks' locations and
  * holds their leases until the reader's done message, or until the lease timeout when the reader
- * is gone.
+ * is gone. A request whose blocks are all in registered memory is answered on the progress
+ * thread; one that needs disk I/O is answered from the I/O threads, so that a slow disk never
+ * stalls the progress that every fabric read of this executor depends on.
  */
 final class BlockServer {
   private static final Logger LOG = Logger.getLogger(BlockServer.class.getName());
@@ -24,23 +27,68 @@ final class BlockServer {
   private final BlockSource source;
   private final ControlChannel channel;
   private final long leaseTimeoutNanos;
+  private final Executor ioThreads;
   private final Map<Long, Leases> leases = new ConcurrentHashMap<>();
+  private volatile boolean closed;
 
-  BlockServer(BlockSource source, ControlChannel channel, long leaseTimeoutNanos) {
+  BlockServer(BlockSource source, ControlChannel channel, long leaseTimeoutNanos, Executor ioThreads) {
     this.source = source;
     this.channel = channel;
     this.leaseTimeoutNanos = leaseTimeoutNanos;
+    this.ioThreads = ioThreads;
   }
 
+  /** Called on the progress thread. */
   void onRequest(Message.FetchRequest request) {
     expireLeases();
-    List<BlockLocation> locations = new ArrayList<>(request.blocks().size());
+    List<BlockRef> refs = request.blocks();
+    BlockSource.PublishedBlock[] blocks = new BlockSource.PublishedBlock[refs.size()];
+    boolean needIo = false;
+    for (int i = 0; i < blocks.length; i++) {
+      blocks[i] = publishFromMemory(refs.get(i));
+      needIo |= blocks[i] == null;
+    }
+    if (!needIo) {
+      answer(request, blocks);
+      return;
+    }
+    try {
+      ioThreads.execute(() -> answer(request, blocks));
+    } catch (RejectedExecutionException e) { // closing
+      for (BlockSource.PublishedBlock b : blocks) {
+        if (b != null) {
+          b.close();
+        }
+      }
+    }
+  }
+
+  private BlockSource.PublishedBlock publishFromMemory(BlockRef ref) {
+    try {
+      return source.publishFromMemory(ref);
+    } catch (RuntimeException e) {
+      return null; // publish() decides, and reports
+    }
+  }
+
+  /** Answers with {@code blocks}, publishing those still null with {@link BlockSource#publish} (which may read disk). */
+  private void answer(Message.FetchRequest request, BlockSource.PublishedBlock[] blocks) {
+    List<BlockLocation> locations = new ArrayList<>(blocks.length);
     List<BlockSource.PublishedBlock> published = new ArrayList<>();
-    for (BlockRef ref : request.blocks()) {
-      locations.add(publish(ref, published));
+    for (int i = 0; i < blocks.length; i++) {
+      if (blocks[i] != null) {
+        published.add(blocks[i]);
+        locations.add(BlockLocation.ok(blocks[i].remoteAddress(), blocks[i].length(), blocks[i].key()));
+      } else {
+        locations.add(publish(request.blocks().get(i), published));
+      }
     }
     if (!published.isEmpty()) {
       leases.put(request.requestId(), new Leases(System.nanoTime(), published));
+      if (closed) {
+        release(request.requestId());
+        return;
+      }
     }
     long peer;
     try {
@@ -85,10 +133,9 @@ final class BlockServer {
 
   private void expireLeases() {
     long now = System.nanoTime();
-    for (Iterator<Map.Entry<Long, Leases>> it = leases.entrySet().iterator(); it.hasNext(); ) {
-      Map.Entry<Long, Leases> e = it.next();
-      if (now - e.getValue().createdNanos() > leaseTimeoutNanos) {
-        it.remove();
+    for (Map.Entry<Long, Leases> e : leases.entrySet()) {
+      // remove(key, value): a lease the done message released meanwhile is not closed twice
+      if (now - e.getValue().createdNanos() > leaseTimeoutNanos && leases.remove(e.getKey(), e.getValue())) {
         e.getValue().blocks().forEach(BlockSource.PublishedBlock::close);
       }
     }
@@ -99,8 +146,9 @@ final class BlockServer {
     return leases.values().stream().mapToInt(l -> l.blocks().size()).sum();
   }
 
-  /** Releases every lease (the transport is closing). */
+  /** Releases every lease (the transport is closing); a request still being answered releases its own. */
   void close() {
+    closed = true;
     for (Long id : List.copyOf(leases.keySet())) {
       release(id);
     }

@@ -3,18 +3,28 @@ package org.efashuffle.transport;
 import org.efashuffle.common.protocol.BlockRef;
 
 /**
- * Where a {@link FabricTransport} finds the map output blocks it serves. Called on the progress
- * thread: it must answer from memory, not wait for disk.
+ * Where a {@link FabricTransport} finds the map output blocks it serves. {@link #publishFromMemory}
+ * is asked first, on the progress thread, and must not block; blocks it cannot publish so are
+ * handed to {@link #publish} on the transport's I/O threads, where reading a file is fine.
  */
 public interface BlockSource {
   /**
    * Publishes a block for one-sided reads, or returns null when this executor has no such block.
-   * The transport closes the returned lease once the reader is done with it (or gone).
+   * The transport closes the returned lease once the reader is done with it (or gone). May read
+   * from disk.
    *
    * @throws RuntimeException when the block exists but cannot be published now; the reader is
    *     told to use its fallback path
    */
   PublishedBlock publish(BlockRef block);
+
+  /**
+   * Publishes a block that is already in registered memory, without blocking; null when it is
+   * not (then {@link #publish} decides).
+   */
+  default PublishedBlock publishFromMemory(BlockRef block) {
+    return null;
+  }
 
   /** A block readable by peers until closed. */
   interface PublishedBlock extends AutoCloseable {

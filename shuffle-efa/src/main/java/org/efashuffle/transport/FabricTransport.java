@@ -3,6 +3,9 @@ package org.efashuffle.transport;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
 import org.efashuffle.common.protocol.BlockRef;
 import org.efashuffle.common.protocol.Message;
@@ -19,11 +22,13 @@ public final class FabricTransport implements AutoCloseable {
   private static final int RECEIVE_SLOTS = 64;
   private static final int SEND_SLOTS = 64;
   private static final long RECEIVE_SLAB_BYTES = 32L << 20;
+  private static final int IO_THREADS = 2;
 
   private final FabricDomain domain;
   private final PinnedPool receivePool;
   private final FabricEndpoint endpoint;
   private final ControlChannel channel;
+  private final ExecutorService ioThreads;
   private final BlockServer server;
   private final BlockFetcher fetcher;
 
@@ -34,7 +39,12 @@ public final class FabricTransport implements AutoCloseable {
     this.endpoint = domain.openEndpoint(options.endpoint());
     this.channel = new ControlChannel(endpoint, RECEIVE_SLOTS, SEND_SLOTS, options.authenticator(), this::onMessage);
     Duration timeout = options.endpoint().operationTimeout();
-    this.server = new BlockServer(source, channel, timeout.multipliedBy(2).toNanos());
+    this.ioThreads = Executors.newFixedThreadPool(IO_THREADS, r -> {
+      Thread t = new Thread(r, "efa-shuffle-block-io");
+      t.setDaemon(true);
+      return t;
+    });
+    this.server = new BlockServer(source, channel, timeout.multipliedBy(2).toNanos(), ioThreads);
     this.fetcher = new BlockFetcher(domain, receivePool, endpoint, channel, timeout.toMillis());
   }
 
@@ -111,6 +121,13 @@ public final class FabricTransport implements AutoCloseable {
   public void close() {
     endpoint.close();
     fetcher.close();
+    ioThreads.shutdown();
+    try {
+      // An answer being written into a send slot must finish before the slots are freed.
+      ioThreads.awaitTermination(10, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
     server.close();
     channel.close();
     receivePool.close(); // a batch still held by a reader is freed when it is released

@@ -187,6 +187,46 @@ class FabricTransportTest {
   }
 
   /**
+   * A block that must be read from disk is published on the transport's I/O threads: while it
+   * waits, the progress thread goes on answering requests for blocks in registered memory.
+   */
+  @ParameterizedTest
+  @MethodSource("providers")
+  void aBlockWaitingForDiskDoesNotHoldUpBlocksInMemory(String provider, String domain) throws Exception {
+    java.util.concurrent.CountDownLatch disk = new java.util.concurrent.CountDownLatch(1);
+    try (MapOutputs outputs = new MapOutputs(new Random(5));
+         FabricTransport server = FabricTransport.open(provider, domain, EndpointConfig.defaults(), d -> new BlockSource() {
+           @Override
+           public PublishedBlock publishFromMemory(BlockRef ref) {
+             return ref.mapId() == 0 ? null : outputs.publish(ref); // map 0 is "on disk"
+           }
+
+           @Override
+           public PublishedBlock publish(BlockRef ref) {
+             try {
+               assertTrue(disk.await(60, TimeUnit.SECONDS), "the disk never answered");
+             } catch (InterruptedException e) {
+               Thread.currentThread().interrupt();
+             }
+             return outputs.publish(ref);
+           }
+         });
+         FabricTransport client = FabricTransport.open(provider, domain, EndpointConfig.defaults(), d -> b -> null)) {
+      outputs.region = server.domain().register(outputs.memory);
+      java.util.concurrent.CompletableFuture<List<FetchedBlock>> slow =
+          client.fetch(server.address(), List.of(BlockRef.of(0, 0, 1)));
+      List<FetchedBlock> quick = client.fetch(server.address(), List.of(BlockRef.of(0, 1, 1))).get(30, TimeUnit.SECONDS);
+      MapOutputs.assertBytes(quick.get(0).data(), outputs.offsets[1][1], outputs.sizes[1][1], "block 0/1/1");
+      assertTrue(!slow.isDone(), "the block on disk is still waiting");
+      disk.countDown();
+      List<FetchedBlock> late = slow.get(30, TimeUnit.SECONDS);
+      MapOutputs.assertBytes(late.get(0).data(), outputs.offsets[0][1], outputs.sizes[0][1], "block 0/0/1");
+      quick.forEach(FetchedBlock::release);
+      late.forEach(FetchedBlock::release);
+    }
+  }
+
+  /**
    * Reads land in the client's receive pool, which never registers more than its budget (1 MiB
    * here); a batch larger than the pool gets memory of its own and arrives all the same.
    */
