@@ -62,9 +62,10 @@ final class PinnedMapOutputs implements AutoCloseable {
     if (total == 0) {
       return false;
     }
-    PinnedPool.Piece piece;
+    // Not under this object's lock: a new slab's registration takes a while (it pins pages on
+    // EFA), and the progress thread publishes under this lock. A closed pool allocates nothing.
+    PinnedPool.Piece piece = pool.allocate(total);
     synchronized (this) {
-      piece = closed ? null : pool.allocate(total);
       updateGauges();
     }
     if (piece == null) {
