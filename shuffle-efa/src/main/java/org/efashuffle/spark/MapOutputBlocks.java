@@ -51,10 +51,6 @@ final class MapOutputBlocks implements BlockSource, AutoCloseable {
 
   @Override
   public PublishedBlock publish(BlockRef block) {
-    PublishedBlock fromMemory = publishFromMemory(block);
-    if (fromMemory != null) {
-      return fromMemory;
-    }
     PublishedBlock staged = stage(block);
     if (staged != null) {
       metrics.servedStaged.incrementAndGet();
@@ -101,7 +97,8 @@ final class MapOutputBlocks implements BlockSource, AutoCloseable {
         arena.free(offset, Math.max(1, length));
         throw e;
       }
-      return new Staged(offset, length);
+      long size = Math.max(1, length);
+      return PublishedBlock.of(arena.remoteAddress(offset), length, arena.key(), () -> arena.free(offset, size));
     } catch (IOException e) {
       throw new UncheckedIOException("cannot stage " + block, e);
     }
@@ -125,40 +122,5 @@ final class MapOutputBlocks implements BlockSource, AutoCloseable {
       }
     }
     return buf.getLong(0);
-  }
-
-  /** A block in staging memory; closing gives the memory back. */
-  private final class Staged implements PublishedBlock {
-    private final long offset;
-    private final long length;
-    private boolean closed;
-
-    Staged(long offset, long length) {
-      this.offset = offset;
-      this.length = length;
-    }
-
-    @Override
-    public long remoteAddress() {
-      return arena.remoteAddress(offset);
-    }
-
-    @Override
-    public long length() {
-      return length;
-    }
-
-    @Override
-    public long key() {
-      return arena.key();
-    }
-
-    @Override
-    public synchronized void close() {
-      if (!closed) {
-        closed = true;
-        arena.free(offset, Math.max(1, length));
-      }
-    }
   }
 }

@@ -65,9 +65,6 @@ final class PinnedMapOutputs implements AutoCloseable {
     // Not under this object's lock: a new slab's registration takes a while (it pins pages on
     // EFA), and the progress thread publishes under this lock. A closed pool allocates nothing.
     PinnedPool.Piece piece = pool.allocate(total);
-    synchronized (this) {
-      updateGauges();
-    }
     if (piece == null) {
       return false;
     }
@@ -99,6 +96,7 @@ final class PinnedMapOutputs implements AutoCloseable {
       if (previous != null) {
         retire(previous);
       }
+      updateGauges();
     }
     return true;
   }
@@ -112,7 +110,15 @@ final class PinnedMapOutputs implements AutoCloseable {
     long start = output.offsets[ref.startReduceId()];
     long length = output.offsets[ref.endReduceId()] - start;
     output.leases++;
-    return new Lease(output, start, length);
+    return BlockSource.PublishedBlock.of(output.piece.remoteAddress(start), length, output.piece.key(),
+        () -> endLease(output));
+  }
+
+  private synchronized void endLease(Output output) {
+    output.leases--;
+    if (output.removed && output.leases == 0) {
+      freePiece(output.piece);
+    }
   }
 
   /** Forgets a map output (its shuffle was unregistered or its files removed). */
@@ -153,47 +159,6 @@ final class PinnedMapOutputs implements AutoCloseable {
       outputs.clear();
       pool.close();
       updateGauges();
-    }
-  }
-
-  private final class Lease implements BlockSource.PublishedBlock {
-    private final Output output;
-    private final long start;
-    private final long length;
-    private boolean released;
-
-    Lease(Output output, long start, long length) {
-      this.output = output;
-      this.start = start;
-      this.length = length;
-    }
-
-    @Override
-    public long remoteAddress() {
-      return output.piece.remoteAddress(start);
-    }
-
-    @Override
-    public long length() {
-      return length;
-    }
-
-    @Override
-    public long key() {
-      return output.piece.key();
-    }
-
-    @Override
-    public void close() {
-      synchronized (PinnedMapOutputs.this) {
-        if (!released) {
-          released = true;
-          output.leases--;
-          if (output.removed && output.leases == 0) {
-            freePiece(output.piece);
-          }
-        }
-      }
     }
   }
 }

@@ -76,12 +76,7 @@ final class BlockServer {
     List<BlockLocation> locations = new ArrayList<>(blocks.length);
     List<BlockSource.PublishedBlock> published = new ArrayList<>();
     for (int i = 0; i < blocks.length; i++) {
-      if (blocks[i] != null) {
-        published.add(blocks[i]);
-        locations.add(BlockLocation.ok(blocks[i].remoteAddress(), blocks[i].length(), blocks[i].key()));
-      } else {
-        locations.add(publish(request.blocks().get(i), published));
-      }
+      locations.add(blocks[i] != null ? located(blocks[i], published) : publish(request.blocks().get(i), published));
     }
     if (!published.isEmpty()) {
       leases.put(request.requestId(), new Leases(System.nanoTime(), published));
@@ -109,15 +104,17 @@ final class BlockServer {
   private BlockLocation publish(BlockRef ref, List<BlockSource.PublishedBlock> published) {
     try {
       BlockSource.PublishedBlock block = source.publish(ref);
-      if (block == null) {
-        return BlockLocation.failed(BlockLocation.Status.NOT_FOUND);
-      }
-      published.add(block);
-      return BlockLocation.ok(block.remoteAddress(), block.length(), block.key());
+      return block == null ? BlockLocation.failed(BlockLocation.Status.NOT_FOUND) : located(block, published);
     } catch (RuntimeException e) {
       LOG.log(Level.WARNING, "cannot publish " + ref + " for a fabric read; the reader falls back", e);
       return BlockLocation.failed(BlockLocation.Status.UNAVAILABLE);
     }
+  }
+
+  /** The block's location for the answer; its lease joins {@code published}. */
+  private static BlockLocation located(BlockSource.PublishedBlock block, List<BlockSource.PublishedBlock> published) {
+    published.add(block);
+    return BlockLocation.ok(block.remoteAddress(), block.length(), block.key());
   }
 
   void onDone(Message.FetchDone done) {

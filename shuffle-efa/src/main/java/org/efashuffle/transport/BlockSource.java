@@ -10,8 +10,8 @@ import org.efashuffle.common.protocol.BlockRef;
 public interface BlockSource {
   /**
    * Publishes a block for one-sided reads, or returns null when this executor has no such block.
-   * The transport closes the returned lease once the reader is done with it (or gone). May read
-   * from disk.
+   * The transport closes the returned lease once the reader is done with it (or gone). Asked
+   * only for blocks that {@link #publishFromMemory} did not publish; may read from disk.
    *
    * @throws RuntimeException when the block exists but cannot be published now; the reader is
    *     told to use its fallback path
@@ -36,5 +36,33 @@ public interface BlockSource {
 
     @Override
     void close();
+
+    /** A published block whose first {@link #close()} runs {@code release}; later closes do nothing. */
+    static PublishedBlock of(long remoteAddress, long length, long key, Runnable release) {
+      java.util.concurrent.atomic.AtomicBoolean released = new java.util.concurrent.atomic.AtomicBoolean();
+      return new PublishedBlock() {
+        @Override
+        public long remoteAddress() {
+          return remoteAddress;
+        }
+
+        @Override
+        public long length() {
+          return length;
+        }
+
+        @Override
+        public long key() {
+          return key;
+        }
+
+        @Override
+        public void close() {
+          if (released.compareAndSet(false, true)) {
+            release.run();
+          }
+        }
+      };
+    }
   }
 }
