@@ -117,7 +117,8 @@ final class EfaExecutorRuntime implements AutoCloseable {
     TransportOptions options = TransportOptions.of(
             EndpointConfig.defaults().withOperationTimeout(Duration.ofMillis(timeoutMillis)))
         .withAuthenticator(authenticator())
-        .withReceivePoolBytes(EfaShuffleConfig.RECEIVE_BYTES.get(settings));
+        .withReceivePoolBytes(EfaShuffleConfig.RECEIVE_BYTES.get(settings))
+        .withRequestTimeout(Duration.ofMillis(EfaShuffleConfig.REQUEST_TIMEOUT_MILLIS.get(settings)));
     RuntimeException last = null;
     List<String> providers = EfaShuffleConfig.PROVIDER.get(settings);
     for (String provider : providers) {

@@ -45,7 +45,7 @@ public final class FabricTransport implements AutoCloseable {
       return t;
     });
     this.server = new BlockServer(source, channel, timeout.multipliedBy(2).toNanos(), ioThreads);
-    this.fetcher = new BlockFetcher(domain, receivePool, endpoint, channel, timeout.toMillis());
+    this.fetcher = new BlockFetcher(domain, receivePool, endpoint, channel, options.requestTimeout().toMillis());
   }
 
   /**

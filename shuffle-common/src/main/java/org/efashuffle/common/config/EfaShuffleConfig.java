@@ -67,9 +67,17 @@ public final class EfaShuffleConfig {
 
   public static final ConfigEntry<Long> TIMEOUT_MILLIS = add(new ConfigEntry<>(
       PREFIX + "timeout", "120s", "a duration such as 500ms, 30s or 2m",
-      "How long a fabric request or read may take before it fails and its blocks are fetched over "
-          + "Netty instead.",
+      "How long a fabric read (fi_read of the blocks a peer has answered with) may take before it "
+          + "fails and its blocks are fetched over Netty instead.",
       V010, v -> atLeast(Durations.parseMillis(v), 1)));
+
+  public static final ConfigEntry<Long> REQUEST_TIMEOUT_MILLIS = add(new ConfigEntry<>(
+      PREFIX + "requestTimeout", "5s", "a duration such as 500ms, 5s or 1m",
+      "How long a reducer waits for a peer's answer to a fabric request (the peer stages blocks that "
+          + "are not in registered memory from disk before it answers) before it fetches those blocks "
+          + "over Netty and reads that peer over Netty for a while. Short, so that a dead or stopped "
+          + "executor costs seconds; raise it where disks are slow.",
+      "0.2.0", v -> atLeast(Durations.parseMillis(v), 1)));
 
   public static final ConfigEntry<Boolean> ALLOW_UNENCRYPTED = add(new ConfigEntry<>(
       PREFIX + "allowUnencrypted", "false", "true or false",
