@@ -88,7 +88,7 @@ final class CompletionQueue implements AutoCloseable {
     }
     if (ret == ERROR_READ) {
       Piece piece = pending.release(errorContext.longValue());
-      piece.operation.fail(new FabricException(piece.call(), errorNumber[0],
+      piece.operation.pieceFailed(new FabricException(piece.call(), errorNumber[0],
           piece.operation.name + ": " + Fabric.cString(errorText)));
       return 1;
     }

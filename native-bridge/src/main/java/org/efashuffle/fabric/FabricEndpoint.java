@@ -1,7 +1,6 @@
 package org.efashuffle.fabric;
 
 import java.util.Arrays;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
@@ -114,11 +113,13 @@ public final class FabricEndpoint implements AutoCloseable {
    * into {@code local} at {@code localOffset}, in pieces where longer than the provider allows.
    * The future completes with the length once every byte has arrived.
    */
-  public CompletableFuture<Long> read(MemoryRegion local, long localOffset, long length, long peer,
+  public FabricOperation read(MemoryRegion local, long localOffset, long length, long peer,
       long remoteAddress, long key) {
     local.checkRange(localOffset, length);
     if (length == 0) {
-      return CompletableFuture.completedFuture(0L);
+      Operation empty = new Operation("empty read", 1, 0, false);
+      empty.pieceDone(0);
+      return empty.future;
     }
     int pieces = (int) ((length + pieceSize - 1) / pieceSize);
     Operation op = new Operation("read of " + length + " bytes from peer " + peer, pieces, deadline(), true);
@@ -147,7 +148,7 @@ public final class FabricEndpoint implements AutoCloseable {
   }
 
   /** Sends [offset, offset + length) of {@code local} to {@code peer} as one message. */
-  public CompletableFuture<Long> send(MemoryRegion local, long offset, long length, long peer) {
+  public FabricOperation send(MemoryRegion local, long offset, long length, long peer) {
     local.checkRange(offset, length);
     checkMessageLength(length);
     Operation op = new Operation("send of " + length + " bytes to peer " + peer, 1, deadline(), true);
@@ -175,7 +176,7 @@ public final class FabricEndpoint implements AutoCloseable {
    * Posts [offset, offset + length) of {@code local} to receive one message from any peer; the
    * future completes with the message's length. A posted receive waits without timeout.
    */
-  public CompletableFuture<Long> receive(MemoryRegion local, long offset, long length) {
+  public FabricOperation receive(MemoryRegion local, long offset, long length) {
     local.checkRange(offset, length);
     checkMessageLength(length);
     Operation op = new Operation("receive into " + length + " bytes", 1, 0, false);
@@ -221,11 +222,12 @@ public final class FabricEndpoint implements AutoCloseable {
 
   /** Posts a piece; false when libfabric (or our context table) is full and it must wait. */
   private boolean tryPost(Piece piece) {
-    if (piece.operation.isDone()) {
+    if (!piece.operation.beginPost()) {
       return true; // failed already (another piece's error or a timeout): nothing to post
     }
     long context = pending.acquire(piece);
     if (context == 0) {
+      piece.operation.endPost();
       return false;
     }
     long ret = piece.post(shim, context);
@@ -233,6 +235,7 @@ public final class FabricEndpoint implements AutoCloseable {
       return true;
     }
     pending.release(context);
+    piece.operation.endPost();
     if (ret == -Errno.EAGAIN) {
       return false;
     }
@@ -362,7 +365,7 @@ public final class FabricEndpoint implements AutoCloseable {
       Fabric.check(shim.efab_av_close(av), "fi_close(av)");
       cq.close();
     } finally {
-      pending.failAll(cause);
+      pending.releaseAll(cause); // the endpoint is closed: libfabric holds none of their memory now
       failBacklog(cause);
       pending.close();
       if (interrupted) {

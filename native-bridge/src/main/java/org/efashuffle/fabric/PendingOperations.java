@@ -70,6 +70,21 @@ final class PendingOperations implements AutoCloseable {
     }
   }
 
+  /**
+   * After the endpoint is closed: fails what was pending with {@code cause} and gives every posted
+   * piece back to its operation, so that operations settle.
+   */
+  synchronized void releaseAll(RuntimeException cause) {
+    for (int slot = 0; slot < pieces.length; slot++) {
+      Piece piece = pieces[slot];
+      if (piece != null) {
+        pieces[slot] = null;
+        free[freeCount++] = slot;
+        piece.operation.pieceFailed(cause);
+      }
+    }
+  }
+
   /** Frees the context memory; only after the endpoint that used it is closed. */
   @Override
   public void close() {
