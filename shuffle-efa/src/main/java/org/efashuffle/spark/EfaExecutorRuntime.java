@@ -73,7 +73,7 @@ final class EfaExecutorRuntime implements AutoCloseable {
       PeerInfo self = null;
       if (transport != null) {
         self = new PeerInfo(transport.domain().provider(), subnetOf(blockManager.blockManagerId().host()),
-            transport.address());
+            PeerInfo.thisHost(), transport.address());
         publish(blockManager, self);
         LOG.info("efa-shuffle: executor {} reads same-subnet peers over {} ({}), subnet {}",
             SparkEnv.get().executorId(), self.provider(), transport.domain(), self.subnet());

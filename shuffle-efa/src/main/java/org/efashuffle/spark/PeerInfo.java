@@ -1,28 +1,61 @@
 package org.efashuffle.spark;
 
+import java.io.IOException;
+import java.net.InetAddress;
 import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Paths;
 import java.nio.charset.StandardCharsets;
 import org.efashuffle.common.Subnet;
 
 /**
- * What an executor tells its peers about its fabric side: the provider it opened, its subnet and
- * its fabric address. Peers read it as a small block from the executor's own block manager, over
- * the Netty path Spark already authenticates.
+ * What an executor tells its peers about its fabric side: the provider it opened, its subnet, the
+ * host it runs on (see {@link #thisHost()}) and its fabric address. Peers read it as a small block
+ * from the executor's own block manager, over the Netty path Spark already authenticates.
  */
-record PeerInfo(String provider, Subnet subnet, byte[] fabricAddress) {
-  private static final int VERSION = 1;
+record PeerInfo(String provider, Subnet subnet, String host, byte[] fabricAddress) {
+  private static final int VERSION = 2;
+  /** A provider that only moves bytes between processes of one host (its addresses name host-local shared memory). */
+  private static final String HOST_LOCAL_PROVIDER = "shm";
 
-  /** Whether this executor may read {@code peer}'s blocks over the fabric: same provider, same subnet. */
+  /**
+   * Whether this executor may read {@code peer}'s blocks over the fabric: same provider, same
+   * subnet, and for shm the same host.
+   */
   boolean canReachOverFabric(PeerInfo peer) {
-    return provider.equals(peer.provider) && subnet.equals(peer.subnet);
+    return provider.equals(peer.provider) && subnet.equals(peer.subnet)
+        && (!provider.equals(HOST_LOCAL_PROVIDER) || host.equals(peer.host));
+  }
+
+  /**
+   * This host as shm sees it: the kernel's boot id and the host name (of this UTS namespace), so
+   * that two machines, or two containers with their own host names, never count as one host.
+   */
+  static String thisHost() {
+    String bootId;
+    String name;
+    try {
+      bootId = Files.readString(Paths.get("/proc/sys/kernel/random/boot_id")).trim();
+      name = Files.readString(Paths.get("/proc/sys/kernel/hostname")).trim();
+    } catch (IOException | RuntimeException e) {
+      bootId = "?";
+      try {
+        name = InetAddress.getLocalHost().getHostName();
+      } catch (IOException unknown) {
+        name = "?";
+      }
+    }
+    return name + "/" + bootId;
   }
 
   byte[] encode() {
     byte[] p = provider.getBytes(StandardCharsets.UTF_8);
     byte[] s = subnet.toString().getBytes(StandardCharsets.UTF_8);
-    ByteBuffer buf = ByteBuffer.allocate(4 + 3 * 4 + p.length + s.length + fabricAddress.length);
+    byte[] h = host.getBytes(StandardCharsets.UTF_8);
+    ByteBuffer buf = ByteBuffer.allocate(4 + 4 * 4 + p.length + s.length + h.length + fabricAddress.length);
     buf.putInt(VERSION);
-    buf.putInt(p.length).put(p).putInt(s.length).put(s).putInt(fabricAddress.length).put(fabricAddress);
+    buf.putInt(p.length).put(p).putInt(s.length).put(s).putInt(h.length).put(h);
+    buf.putInt(fabricAddress.length).put(fabricAddress);
     return buf.array();
   }
 
@@ -33,7 +66,8 @@ record PeerInfo(String provider, Subnet subnet, byte[] fabricAddress) {
     }
     String provider = new String(bytes(buf), StandardCharsets.UTF_8);
     Subnet subnet = Subnet.parse(new String(bytes(buf), StandardCharsets.UTF_8));
-    return new PeerInfo(provider, subnet, bytes(buf));
+    String host = new String(bytes(buf), StandardCharsets.UTF_8);
+    return new PeerInfo(provider, subnet, host, bytes(buf));
   }
 
   private static byte[] bytes(ByteBuffer buf) {
