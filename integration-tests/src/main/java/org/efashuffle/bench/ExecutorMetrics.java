@@ -1,31 +1,60 @@
 package org.efashuffle.bench;
 
+import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadInfo;
+import java.lang.management.ThreadMXBean;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import org.apache.spark.SparkEnv;
 import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.api.java.function.Function0;
 import org.efashuffle.spark.TransportMetrics;
 import scala.Tuple2;
 
-/** The transport counters of a cluster's executors, read by running small tasks on them. */
+/** What a cluster's executors report about themselves, read by running small tasks on them. */
 public final class ExecutorMetrics {
   private ExecutorMetrics() {}
 
+  /** CPU an executor JVM has used so far: all its threads, and its fabric progress threads alone. */
+  public record CpuTime(long processNanos, long progressThreadNanos) implements java.io.Serializable {}
+
   /**
-   * Each executor's counters, by executor id: runs 16 one-line tasks, up to 10 times, until
-   * {@code executors} distinct executors have reported (fewer if the scheduler never reached them).
+   * Each executor's transport counters, by executor id: runs 16 one-line tasks, up to 10 times,
+   * until {@code executors} distinct executors have reported (fewer if the scheduler never reached them).
    */
   public static Map<String, TransportMetrics.Snapshot> byExecutor(JavaSparkContext sc, int executors) {
-    Map<String, TransportMetrics.Snapshot> byExecutor = new HashMap<>();
+    return collect(sc, executors, () -> TransportMetrics.get().snapshot());
+  }
+
+  /** Each executor's CPU time so far, by executor id (as {@link #byExecutor}). */
+  public static Map<String, CpuTime> cpuTime(JavaSparkContext sc, int executors) {
+    return collect(sc, executors, ExecutorMetrics::thisJvmCpuTime);
+  }
+
+  private static CpuTime thisJvmCpuTime() {
+    ThreadMXBean threads = ManagementFactory.getThreadMXBean();
+    long progress = 0;
+    for (ThreadInfo info : threads.getThreadInfo(threads.getAllThreadIds())) {
+      if (info != null && info.getThreadName().startsWith("efa-fabric-progress")) {
+        progress += Math.max(0, threads.getThreadCpuTime(info.getThreadId()));
+      }
+    }
+    long process = ((com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean())
+        .getProcessCpuTime();
+    return new CpuTime(process, progress);
+  }
+
+  private static <T> Map<String, T> collect(JavaSparkContext sc, int executors, Function0<T> probe) {
+    Map<String, T> byExecutor = new HashMap<>();
     List<Integer> tasks = new ArrayList<>();
     for (int i = 0; i < 16; i++) {
       tasks.add(i);
     }
     for (int attempt = 0; attempt < 10 && byExecutor.size() < executors; attempt++) {
-      for (Tuple2<String, TransportMetrics.Snapshot> t : sc.parallelize(tasks, tasks.size())
-          .map(i -> new Tuple2<>(SparkEnv.get().executorId(), TransportMetrics.get().snapshot())).collect()) {
+      for (Tuple2<String, T> t : sc.parallelize(tasks, tasks.size())
+          .map(i -> new Tuple2<>(SparkEnv.get().executorId(), probe.call())).collect()) {
         byExecutor.put(t._1, t._2);
       }
     }

@@ -3,6 +3,7 @@ package org.efashuffle.bench;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
+import java.util.Map;
 import java.util.Random;
 import org.apache.spark.HashPartitioner;
 import org.apache.spark.SparkConf;
@@ -29,7 +30,15 @@ public final class ShuffleJobBenchmark {
 
   private ShuffleJobBenchmark() {}
 
-  record Run(String name, long rows, double seconds, long[] checksums, TransportMetrics.Snapshot metrics) {}
+  /** Seconds the executors are left idle after the job while their CPU use is measured. */
+  private static final int IDLE_SECONDS = 5;
+
+  /**
+   * @param idleProcessCores CPU of an executor JVM while idle after the job, in cores (the mean of the executors)
+   * @param idleProgressCores the same for its fabric progress threads alone
+   */
+  record Run(String name, long rows, double seconds, long[] checksums, TransportMetrics.Snapshot metrics,
+      double idleProcessCores, double idleProgressCores) {}
 
   public static void main(String[] args) {
     long bytes = args.length > 0 ? org.efashuffle.common.config.ByteSizes.parse(args[0]) : 2L << 30;
@@ -64,6 +73,12 @@ public final class ShuffleJobBenchmark {
     }
     System.out.printf("same rows in every run: %s (\"vs sort\": sort shuffle's time / this run's time)%n",
         same ? "yes" : "NO");
+    System.out.printf("%nidle for %d s after the job, CPU per executor JVM (%% of one core, mean of the executors)%n",
+        IDLE_SECONDS);
+    System.out.printf("%-36s %12s %16s%n", "run", "whole JVM", "progress thread");
+    for (Run r : runs) {
+      System.out.printf("%-36s %11.1f%% %15.1f%%%n", r.name, 100 * r.idleProcessCores, 100 * r.idleProgressCores);
+    }
     if (!same) {
       System.exit(1);
     }
@@ -102,7 +117,8 @@ public final class ShuffleJobBenchmark {
         checksums[(int) p[0]] = p[2];
       }
       TransportMetrics.Snapshot used = after.since(before);
-      return new Run(name, rows, seconds, checksums, counted ? used : null);
+      double[] idle = idleCores(sc);
+      return new Run(name, rows, seconds, checksums, counted ? used : null, idle[0], idle[1]);
     }
   }
 
@@ -124,6 +140,34 @@ public final class ShuffleJobBenchmark {
         return new Tuple2<>(random.nextLong(), value);
       }
     };
+  }
+
+  /**
+   * The executors' CPU use while nothing runs, in cores (mean of the executors): whole JVM, and
+   * fabric progress threads. The wait is the measurement window itself.
+   */
+  private static double[] idleCores(JavaSparkContext sc) {
+    Map<String, ExecutorMetrics.CpuTime> before = ExecutorMetrics.cpuTime(sc, 2);
+    long start = System.nanoTime();
+    try {
+      Thread.sleep(IDLE_SECONDS * 1000L);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    Map<String, ExecutorMetrics.CpuTime> after = ExecutorMetrics.cpuTime(sc, 2);
+    double window = System.nanoTime() - start;
+    double process = 0;
+    double progress = 0;
+    int executors = 0;
+    for (Map.Entry<String, ExecutorMetrics.CpuTime> e : after.entrySet()) {
+      ExecutorMetrics.CpuTime was = before.get(e.getKey());
+      if (was != null) {
+        process += (e.getValue().processNanos() - was.processNanos()) / window;
+        progress += (e.getValue().progressThreadNanos() - was.progressThreadNanos()) / window;
+        executors++;
+      }
+    }
+    return executors == 0 ? new double[] {Double.NaN, Double.NaN} : new double[] {process / executors, progress / executors};
   }
 
   /** The transport counters of both executors, summed (only efa-shuffle's executors count). */
