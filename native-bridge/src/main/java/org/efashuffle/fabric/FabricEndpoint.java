@@ -178,6 +178,7 @@ public final class FabricEndpoint implements AutoCloseable {
     local.checkRange(localOffset, length);
     if (length == 0) {
       Operation empty = new Operation("empty read", 1, 0, false);
+      empty.beginPost();
       empty.pieceDone(0);
       return empty.future;
     }
