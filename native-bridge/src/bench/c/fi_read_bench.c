@@ -35,7 +35,7 @@ int efab_ep_open(struct efab_domain *, struct fid_cq *, struct fid_av *, struct 
 int efab_ep_close(struct fid_ep *);
 int efab_ep_getname(struct fid_ep *, void *, size_t *);
 long efab_read(struct fid_ep *, void *, size_t, void *, uint64_t, uint64_t, uint64_t, void *);
-int efab_mr_reg(struct efab_domain *, void *, size_t, uint64_t, struct fid_mr **);
+int efab_mr_reg(struct efab_domain *, void *, size_t, uint64_t, uint64_t, struct fid_mr **);
 int efab_mr_close(struct fid_mr *);
 uint64_t efab_mr_key(struct fid_mr *);
 void *efab_mr_desc(struct fid_mr *);
@@ -111,7 +111,7 @@ static void run_target(int sock, const char *provider, const char *domain)
 	check(efab_mem_alloc(SOURCE_SIZE, (void **)&src), "allocate source");
 	for (size_t i = 0; i < SOURCE_SIZE; i++)
 		src[i] = (unsigned char)(i * 31 + 7);
-	check(efab_mr_reg(f.domain, src, SOURCE_SIZE, 0x5eed, &mr), "register source");
+	check(efab_mr_reg(f.domain, src, SOURCE_SIZE, FI_READ | FI_REMOTE_READ | FI_SEND | FI_RECV, 0x5eed, &mr), "register source");
 	info.key = efab_mr_key(mr);
 	info.base = (efab_domain_mr_mode(f.domain) & FI_MR_VIRT_ADDR) ? (uint64_t)(uintptr_t)src : 0;
 	info.addr_len = sizeof(info.addr);
@@ -261,7 +261,7 @@ int main(int argc, char **argv)
 	check(efab_av_insert(f.av, t.addr, &peer), "av insert");
 	dst_size = max_size * max_window;
 	check(efab_mem_alloc(dst_size, (void **)&dst), "allocate destination");
-	check(efab_mr_reg(f.domain, dst, dst_size, 0xd57, &mr), "register destination");
+	check(efab_mr_reg(f.domain, dst, dst_size, FI_READ | FI_SEND | FI_RECV, 0xd57, &mr), "register destination");
 	for (size_t s = 0; s < nsizes; s++)
 		for (int w = 0; w < nwindows; w++)
 			bench(&f, peer, &t, dst, efab_mr_desc(mr), sizes[s], windows[w], argv[1]);

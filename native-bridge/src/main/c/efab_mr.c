@@ -2,14 +2,14 @@
 #include "efab.h"
 
 /*
- * Registers [addr, addr + len) for remote reads (and local use as a read target and message
- * buffer). Where the provider does not choose keys (no FI_MR_PROV_KEY), requested_key is used;
- * -FI_ENOKEY means it is taken and the caller picks another.
+ * Registers [addr, addr + len) with `access` (FI_READ | FI_SEND | FI_RECV for memory only this
+ * process uses, plus FI_REMOTE_READ for memory peers read). Where the provider does not choose
+ * keys (no FI_MR_PROV_KEY), requested_key is used; -FI_ENOKEY means it is taken and the caller
+ * picks another.
  */
-int efab_mr_reg(struct efab_domain *d, void *addr, size_t len, uint64_t requested_key,
-		struct fid_mr **out)
+int efab_mr_reg(struct efab_domain *d, void *addr, size_t len, uint64_t access,
+		uint64_t requested_key, struct fid_mr **out)
 {
-	uint64_t access = FI_READ | FI_REMOTE_READ | FI_SEND | FI_RECV;
 	int ret;
 
 	*out = NULL;

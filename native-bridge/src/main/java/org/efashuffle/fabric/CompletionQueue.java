@@ -1,15 +1,20 @@
 package org.efashuffle.fabric;
 
+import java.util.List;
 import java.util.Set;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 import jnr.ffi.Pointer;
 import jnr.ffi.byref.LongLongByReference;
 
 /**
- * A completion queue of {@code fi_cq_data_entry} and the buffer its entries are read into. Read
- * by the progress thread only. Opened with a wait object where the provider has one, so that an
+ * A completion queue of {@code fi_cq_data_entry} and the buffer its entries are read into, and
+ * the dispatch of each entry to its operation. Read by the progress thread only. Opened with a wait object where the provider has one, so that an
  * idle progress thread blocks in {@code fi_cq_sread} instead of spinning.
  */
 final class CompletionQueue implements AutoCloseable {
+  private static final System.Logger LOG = System.getLogger(CompletionQueue.class.getName());
+  private static final long WARN_INTERVAL_NANOS = TimeUnit.SECONDS.toNanos(10);
   private static final int BATCH = 64;
   private static final int ENTRY_SIZE = 40; // op_context, flags, len, buf, data
   private static final int LEN_OFFSET = 16;
@@ -29,6 +34,10 @@ final class CompletionQueue implements AutoCloseable {
   private final byte[] errorText = new byte[512];
   private final LongLongByReference errorContext = new LongLongByReference();
   private final int[] errorNumber = new int[1];
+  private final AtomicLong skipped = new AtomicLong();
+  private boolean warned;
+  private long lastWarnNanos;
+  private long unlogged;
   private boolean closed;
 
   private CompletionQueue(long handle, boolean waitable) {
@@ -82,24 +91,101 @@ final class CompletionQueue implements AutoCloseable {
     Fabric.check(shim.efab_cq_signal(handle), "fi_cq_signal");
   }
 
+  /**
+   * One completion entry as dispatch sees it: a success with the reported length when error is
+   * 0, else an error entry (positive FI_E*) with the provider's text. For the test seam
+   * ({@link FabricEndpoint#injectCompletions}); real entries are read from native memory.
+   */
+  record Entry(long context, long length, int error, String text) {}
+
+  /** Completes the operations of a batch of entries (the test seam's path into dispatch). */
+  int dispatch(List<Entry> batch, PendingOperations pending) {
+    for (Entry e : batch) {
+      if (e.error() == 0) {
+        completed(pending, e.context(), e.length());
+      } else {
+        failed(pending, e.context(), e.error(), e.text());
+      }
+    }
+    return batch.size();
+  }
+
+  /** How many entries were skipped because their context was not a pending piece of ours. */
+  long skippedEntries() {
+    return skipped.get();
+  }
+
   private int dispatch(long ret, PendingOperations pending, String call) {
-    if (ret == -Errno.EAGAIN || ret == -Errno.ETIMEDOUT) {
+    // EINTR: a signal reached the thread blocked in fi_cq_sread (the JVM's SIGCHLD when a child
+    // process exits, for one): nothing completed, read again.
+    if (ret == -Errno.EAGAIN || ret == -Errno.ETIMEDOUT || ret == -Errno.EINTR) {
       return 0;
     }
     if (ret == ERROR_READ) {
-      Piece piece = pending.release(errorContext.longValue());
-      piece.operation.pieceFailed(new FabricException(piece.call(), errorNumber[0],
-          piece.operation.name + ": " + Fabric.cString(errorText)));
+      failed(pending, errorContext.longValue(), errorNumber[0], Fabric.cString(errorText));
       return 1;
     }
     int n = (int) Fabric.check(ret, call);
     for (int i = 0; i < n; i++) {
-      long context = entryView.getLong((long) i * ENTRY_SIZE);
-      long length = entryView.getLong((long) i * ENTRY_SIZE + LEN_OFFSET);
-      Piece piece = pending.release(context);
-      piece.operation.pieceDone(piece.completedLength(length));
+      completed(pending, entryView.getLong((long) i * ENTRY_SIZE),
+          entryView.getLong((long) i * ENTRY_SIZE + LEN_OFFSET));
     }
     return n;
+  }
+
+  /*
+   * Each entry is handled on its own: an entry that is not ours (ofi_rxm writes error entries
+   * with a NULL op_context; efa 1.22 can hand a stale one) is logged and skipped, and an exception
+   * while completing one operation fails that operation only. Neither ends the progress thread.
+   */
+  private void completed(PendingOperations pending, long context, long length) {
+    Piece piece = pending.release(context);
+    if (piece == null) {
+      skip("a completion (" + length + " bytes) with context 0x" + Long.toHexString(context)
+          + " that is no pending operation of this endpoint");
+      return;
+    }
+    long moved;
+    try {
+      moved = piece.completedLength(length);
+    } catch (Throwable t) {
+      piece.operation.pieceFailed(t);
+      if (t instanceof Error) {
+        throw (Error) t; // the thread cannot go on: the endpoint reports it (FabricEndpoint.failure)
+      }
+      warn("completing " + piece.operation.name + " failed: " + t);
+      return;
+    }
+    piece.operation.pieceDone(moved);
+  }
+
+  private void failed(PendingOperations pending, long context, int error, String text) {
+    Piece piece = pending.release(context);
+    if (piece == null) {
+      skip("an error completion with context 0x" + Long.toHexString(context)
+          + " that is no pending operation of this endpoint: " + text + " (FI errno " + error + ")");
+      return;
+    }
+    piece.operation.pieceFailed(new FabricException(piece.call(), error, piece.operation.name + ": " + text));
+  }
+
+  private void skip(String what) {
+    skipped.incrementAndGet();
+    warn("skipped " + what);
+  }
+
+  /** Logs at WARN, at most once per WARN_INTERVAL, counting what was left out in between. */
+  private void warn(String message) {
+    long now = System.nanoTime();
+    if (warned && now - lastWarnNanos < WARN_INTERVAL_NANOS) {
+      unlogged++;
+      return;
+    }
+    LOG.log(System.Logger.Level.WARNING, message
+        + (unlogged > 0 ? " (" + unlogged + " similar warnings not logged since the last)" : ""));
+    warned = true;
+    lastWarnNanos = now;
+    unlogged = 0;
   }
 
   /** Reads the next error entry into errorContext/errorNumber/errorText; returns ERROR_READ or -FI_EAGAIN. */

@@ -17,6 +17,13 @@ public final class FabricDomain implements AutoCloseable {
   static final long FI_MR_VIRT_ADDR = 1L << 4;
   static final long FI_MR_ALLOCATED = 1L << 5;
   static final long FI_MR_PROV_KEY = 1L << 6;
+  /** addr_format of providers whose addresses are NUL-terminated names (shm), rdma/fabric.h. */
+  static final int FI_ADDR_STR = 9;
+
+  /** Access of memory that peers read, and of memory only this process uses. */
+  static final long REMOTE_ACCESS = LibFabricShim.FI_READ | LibFabricShim.FI_REMOTE_READ
+      | LibFabricShim.FI_SEND | LibFabricShim.FI_RECV;
+  static final long LOCAL_ACCESS = LibFabricShim.FI_READ | LibFabricShim.FI_SEND | LibFabricShim.FI_RECV;
 
   private static final SecureRandom KEYS = new SecureRandom();
   private static final int KEY_ATTEMPTS = 16;
@@ -28,7 +35,9 @@ public final class FabricDomain implements AutoCloseable {
   private final long mrMode;
   private final long mrKeySize;
   private final long maxMessageSize;
+  private final boolean stringAddresses;
   private final Set<AutoCloseable> children = new LinkedHashSet<>();
+  private final UseCount uses = new UseCount(() -> "domain " + this);
   private boolean closed;
 
   private FabricDomain(long handle) {
@@ -41,6 +50,7 @@ public final class FabricDomain implements AutoCloseable {
     this.mrKeySize = shim.efab_domain_mr_key_size(handle);
     long maxMsg = shim.efab_domain_max_msg_size(handle); // a size_t: SIZE_MAX reads as -1
     this.maxMessageSize = maxMsg < 0 ? Long.MAX_VALUE : maxMsg;
+    this.stringAddresses = shim.efab_domain_addr_format(handle) == FI_ADDR_STR;
   }
 
   /**
@@ -92,34 +102,72 @@ public final class FabricDomain implements AutoCloseable {
     return (mrMode & FI_MR_VIRT_ADDR) != 0;
   }
 
+  /**
+   * Whether addresses are NUL-terminated names whose length varies between endpoints (shm: the
+   * name holds the process id), rather than fixed-size binary addresses (sockaddr, efa).
+   */
+  boolean stringAddresses() {
+    return stringAddresses;
+  }
+
   /** The largest single message or read the provider accepts; longer reads go in pieces. */
   public long maxMessageSize() {
     return maxMessageSize;
   }
 
-  /** Registers all of {@code memory} for remote reads, local reads into it and messages. */
+  /**
+   * Registers all of {@code memory} for remote reads by peers, local reads into it and messages
+   * (memory that peers read: served blocks).
+   */
   public MemoryRegion register(NativeMemory memory) {
-    return register(memory.address(), memory.size());
+    return register(memory, REMOTE_ACCESS);
   }
 
   /**
-   * Registers [address, address + length) (memory the caller owns and keeps alive until the
-   * region is closed). Keys are the provider's where it chooses them (FI_MR_PROV_KEY), else
-   * random: a key is a capability and must not be guessable.
+   * Registers all of {@code memory} for local use only: a target of this process's reads and a
+   * send/receive buffer, never readable by a peer (no FI_REMOTE_READ): receive pools, message
+   * slots.
+   */
+  public MemoryRegion registerLocal(NativeMemory memory) {
+    return register(memory, LOCAL_ACCESS);
+  }
+
+  private MemoryRegion register(NativeMemory memory, long access) {
+    memory.uses().enter(); // the memory stays mapped while it is being registered
+    try {
+      return register(memory.address(), memory.size(), access);
+    } finally {
+      memory.uses().exit();
+    }
+  }
+
+  /**
+   * Registers [address, address + length) for remote reads (memory the caller owns and keeps
+   * alive until the region is closed). Keys are the provider's where it chooses them
+   * (FI_MR_PROV_KEY), else random: a key is a capability and must not be guessable.
    */
   public MemoryRegion register(long address, long length) {
+    return register(address, length, REMOTE_ACCESS);
+  }
+
+  private MemoryRegion register(long address, long length, long access) {
     if (length <= 0) {
       throw new IllegalArgumentException("registration length must be positive, got " + length);
     }
-    LongLongByReference out = new LongLongByReference();
-    int ret = -Errno.ENOKEY;
-    for (int attempt = 0; attempt < KEY_ATTEMPTS && ret == -Errno.ENOKEY; attempt++) {
-      ret = Fabric.shim().efab_mr_reg(handle, address, length, randomKey(), out);
+    uses.enter();
+    try {
+      LongLongByReference out = new LongLongByReference();
+      int ret = -Errno.ENOKEY;
+      for (int attempt = 0; attempt < KEY_ATTEMPTS && ret == -Errno.ENOKEY; attempt++) {
+        ret = Fabric.shim().efab_mr_reg(handle, address, length, access, randomKey(), out);
+      }
+      Fabric.check(ret, "fi_mr_reg of " + length + " bytes on " + provider);
+      MemoryRegion region = new MemoryRegion(this, out.longValue(), address, length);
+      adopt(region, region::closeHeld);
+      return region;
+    } finally {
+      uses.exit();
     }
-    Fabric.check(ret, "fi_mr_reg of " + length + " bytes on " + provider);
-    MemoryRegion region = new MemoryRegion(this, out.longValue(), address, length);
-    adopt(region);
-    return region;
   }
 
   private long randomKey() {
@@ -132,21 +180,35 @@ public final class FabricDomain implements AutoCloseable {
 
   /** Opens an endpoint with its own completion queue, address vector and progress thread. */
   public FabricEndpoint openEndpoint(EndpointConfig config) {
-    FabricEndpoint endpoint = FabricEndpoint.open(this, config);
-    adopt(endpoint);
-    return endpoint;
+    uses.enter();
+    try {
+      FabricEndpoint endpoint = FabricEndpoint.open(this, config);
+      adopt(endpoint, endpoint::closeHeld);
+      return endpoint;
+    } finally {
+      uses.exit();
+    }
   }
 
-  private synchronized void adopt(AutoCloseable child) {
-    if (closed) {
-      try {
-        child.close();
-      } catch (Exception ignored) {
-        // reported below
+  /**
+   * Takes a child just opened (inside {@link #uses}) into the set close() closes; when the domain
+   * is closing already, closes it with {@code closeHeld} (its close for a caller that is inside
+   * the domain's use count) and throws.
+   */
+  private void adopt(AutoCloseable child, Runnable closeHeld) {
+    synchronized (this) {
+      if (!closed) {
+        children.add(child);
+        return;
       }
-      throw new IllegalStateException("domain " + provider + "/" + name + " is closed");
     }
-    children.add(child);
+    closeHeld.run();
+    throw uses.closedException();
+  }
+
+  /** The count of native calls on this domain's handle, children's opens and closes included. */
+  UseCount uses() {
+    return uses;
   }
 
   synchronized void closed(AutoCloseable child) {
@@ -174,6 +236,9 @@ public final class FabricDomain implements AutoCloseable {
         failure.addSuppressed(e);
       }
     }
+    // Children opened meanwhile closed themselves in adopt; wait for registrations, opens and
+    // children's closes still inside a native call on this domain before freeing it.
+    uses.close();
     try {
       Fabric.check(Fabric.shim().efab_domain_close(handle), "fi_close(domain " + provider + ")");
     } catch (FabricException e) {

@@ -1,8 +1,13 @@
 package org.efashuffle.fabric;
 
+import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadMXBean;
 import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.LockSupport;
 import jnr.ffi.byref.LongLongByReference;
@@ -13,17 +18,32 @@ import jnr.ffi.byref.LongLongByReference;
  * completions and completes them, so callbacks on those futures run on the progress thread and
  * must not block. The progress thread also keeps the endpoint serving peers' reads (software
  * providers, and EFA's emulated reads, need the target to make progress). When idle it blocks in
- * {@code fi_cq_sread} (or, where the provider has no wait object, parks with a growing back-off).
+ * {@code fi_cq_sread}; where the provider has no wait object it parks with a back-off growing to
+ * 1 ms while no read or send is in flight (posted receives wait for peers and are not work in
+ * flight), and to {@link #MAX_BUSY_PARK_NANOS} while one is.
  *
  * <p>Buffers: the caller owns every {@link MemoryRegion} passed in and must keep it registered
- * until the operation's future is done.
+ * (and its memory mapped) until the operation has settled ({@link FabricOperation#settled()}).
+ *
+ * <p>Closing: {@link #close()} may run while other threads post or insert peers; calls that have
+ * entered libfabric finish first, later ones fail with an {@link IllegalStateException} naming
+ * the endpoint (posts: their future fails with it).
  */
 public final class FabricEndpoint implements AutoCloseable {
+  private static final System.Logger LOG = System.getLogger(FabricEndpoint.class.getName());
   /** EFA moves at most 1 GiB in one device read; larger reads are cut into pieces of this size. */
   static final long MAX_PIECE = 1L << 30;
   private static final int BLOCK_MILLIS = 100;
+  /** The longest address read or accepted (shm's name buffer, SMR_NAME_MAX). */
+  private static final int MAX_ADDRESS = 256;
   private static final long EXPIRY_CHECK_NANOS = TimeUnit.MILLISECONDS.toNanos(10);
-  private static final long MAX_PARK_NANOS = TimeUnit.MILLISECONDS.toNanos(1);
+  private static final long MIN_PARK_NANOS = 1_000;
+  /** Longest park while idle (nothing in flight but posted receives): an incoming message waits at most this. */
+  private static final long MAX_IDLE_PARK_NANOS = TimeUnit.MILLISECONDS.toNanos(1);
+  /** Longest park while a read or send is in flight and the provider has no wait object. */
+  static final long MAX_BUSY_PARK_NANOS = TimeUnit.MICROSECONDS.toNanos(50);
+  private static final AtomicInteger THREADS = new AtomicInteger();
+  private static final ThreadMXBean THREAD_CPU = ManagementFactory.getThreadMXBean();
 
   private final FabricDomain domain;
   private final EndpointConfig config;
@@ -34,12 +54,17 @@ public final class FabricEndpoint implements AutoCloseable {
   private final PendingOperations pending;
   private final ConcurrentLinkedQueue<Piece> backlog = new ConcurrentLinkedQueue<>();
   private final AtomicLong posts = new AtomicLong();
+  /** Reads and sends whose future has not completed: work the progress thread waits for. */
+  private final AtomicInteger timedInFlight = new AtomicInteger();
+  private final ConcurrentLinkedQueue<List<CompletionQueue.Entry>> injected = new ConcurrentLinkedQueue<>();
+  private final CompletableFuture<Throwable> failure = new CompletableFuture<>();
+  private final UseCount uses;
   private final long pieceSize;
   private final byte[] address;
   private final Thread progress;
   private volatile boolean sleeping;
+  /** Set when close() begins or the progress thread has died: nothing more is posted. */
   private volatile boolean closing;
-  private boolean closed;
 
   private FabricEndpoint(FabricDomain domain, EndpointConfig config, CompletionQueue cq, long av,
       long ep, PendingOperations pending) {
@@ -50,9 +75,11 @@ public final class FabricEndpoint implements AutoCloseable {
     this.av = av;
     this.ep = ep;
     this.pending = pending;
+    this.uses = new UseCount(() -> "endpoint on " + domain);
     this.pieceSize = Math.min(Math.min(MAX_PIECE, config.maxReadPiece()), domain.maxMessageSize());
     this.address = readAddress();
-    this.progress = new Thread(this::progressLoop, "efa-fabric-progress-" + domain.provider());
+    this.progress = new Thread(this::progressLoop,
+        "efa-fabric-progress-" + domain.provider() + "-" + THREADS.incrementAndGet());
     this.progress.setDaemon(true);
     this.progress.start();
   }
@@ -82,7 +109,7 @@ public final class FabricEndpoint implements AutoCloseable {
   }
 
   private byte[] readAddress() {
-    byte[] buf = new byte[256];
+    byte[] buf = new byte[MAX_ADDRESS];
     LongLongByReference len = new LongLongByReference(buf.length);
     Fabric.check(shim.efab_ep_getname(ep, buf, len), "fi_getname");
     return Arrays.copyOf(buf, (int) len.longValue());
@@ -97,15 +124,48 @@ public final class FabricEndpoint implements AutoCloseable {
     return address.clone();
   }
 
-  /** Adds a peer's address to the address vector; returns the handle operations take. */
+  /**
+   * Adds a peer's address to the address vector; returns the handle operations take. A binary
+   * address must have this endpoint's own address length (fi_av_insert reads that many bytes
+   * whatever the array holds), a name (shm) must end at its only NUL byte and fit the name
+   * buffer: anything else is refused with an IllegalArgumentException before it reaches libfabric.
+   */
   public long insertPeer(byte[] peerAddress) {
+    checkPeerAddress(peerAddress);
     LongLongByReference out = new LongLongByReference();
-    Fabric.check(shim.efab_av_insert(av, peerAddress, out), "fi_av_insert");
+    uses.enter();
+    try {
+      Fabric.check(shim.efab_av_insert(av, peerAddress, out), "fi_av_insert");
+    } finally {
+      uses.exit();
+    }
     return out.longValue();
   }
 
+  private void checkPeerAddress(byte[] peer) {
+    if (domain.stringAddresses()) {
+      int nul = 0;
+      while (nul < peer.length && peer[nul] != 0) {
+        nul++;
+      }
+      if (peer.length > MAX_ADDRESS || nul != peer.length - 1) {
+        throw new IllegalArgumentException("peer address of " + peer.length + " bytes refused: "
+            + domain.provider() + " addresses are names ending at their only NUL byte, at most "
+            + MAX_ADDRESS + " bytes (this endpoint's is " + address.length + " bytes)");
+      }
+    } else if (peer.length != address.length) {
+      throw new IllegalArgumentException("peer address of " + peer.length + " bytes refused: "
+          + domain.provider() + " addresses are " + address.length + " bytes (this endpoint's length)");
+    }
+  }
+
   public void removePeer(long peer) {
-    Fabric.check(shim.efab_av_remove(av, peer), "fi_av_remove");
+    uses.enter();
+    try {
+      Fabric.check(shim.efab_av_remove(av, peer), "fi_av_remove");
+    } finally {
+      uses.exit();
+    }
   }
 
   /**
@@ -118,16 +178,17 @@ public final class FabricEndpoint implements AutoCloseable {
     local.checkRange(localOffset, length);
     if (length == 0) {
       Operation empty = new Operation("empty read", 1, 0, false);
+      empty.beginPost();
       empty.pieceDone(0);
       return empty.future;
     }
     int pieces = (int) ((length + pieceSize - 1) / pieceSize);
-    Operation op = new Operation("read of " + length + " bytes from peer " + peer, pieces, deadline(), true);
+    Operation op = timed(new Operation("read of " + length + " bytes from peer " + peer, pieces, deadline(), true));
     for (long done = 0; done < length; done += pieceSize) {
       long n = Math.min(pieceSize, length - done);
       long buf = local.address() + localOffset + done;
       long raddr = remoteAddress + done;
-      submit(new Piece(op) {
+      submit(new Piece(op, local) {
         @Override
         long post(LibFabricShim.Api s, long context) {
           return s.efab_read(ep, buf, n, local.descriptor(), peer, raddr, key, context);
@@ -151,9 +212,9 @@ public final class FabricEndpoint implements AutoCloseable {
   public FabricOperation send(MemoryRegion local, long offset, long length, long peer) {
     local.checkRange(offset, length);
     checkMessageLength(length);
-    Operation op = new Operation("send of " + length + " bytes to peer " + peer, 1, deadline(), true);
+    Operation op = timed(new Operation("send of " + length + " bytes to peer " + peer, 1, deadline(), true));
     long buf = local.address() + offset;
-    submit(new Piece(op) {
+    submit(new Piece(op, local) {
       @Override
       long post(LibFabricShim.Api s, long context) {
         return s.efab_send(ep, buf, length, local.descriptor(), peer, context);
@@ -181,7 +242,7 @@ public final class FabricEndpoint implements AutoCloseable {
     checkMessageLength(length);
     Operation op = new Operation("receive into " + length + " bytes", 1, 0, false);
     long buf = local.address() + offset;
-    submit(new Piece(op) {
+    submit(new Piece(op, local) {
       @Override
       long post(LibFabricShim.Api s, long context) {
         return s.efab_recv(ep, buf, length, local.descriptor(), context);
@@ -206,21 +267,50 @@ public final class FabricEndpoint implements AutoCloseable {
     return System.nanoTime() + config.operationTimeout().toNanos();
   }
 
+  /** Counts a read or send as work in flight until its future completes (success, error or timeout). */
+  private Operation timed(Operation op) {
+    timedInFlight.incrementAndGet();
+    op.future.whenComplete((length, error) -> timedInFlight.decrementAndGet());
+    return op;
+  }
+
   private void submit(Piece piece) {
-    if (closing) {
-      piece.operation.fail(new IllegalStateException("endpoint " + domain + " is closed"));
+    if (closing || uses.isClosed()) {
+      piece.operation.fail(closedCause());
       return;
     }
     if (!backlog.isEmpty() || !tryPost(piece)) {
       backlog.add(piece);
+      if (closing || uses.isClosed()) {
+        failBacklog(closedCause()); // close (or the progress thread's end) may have drained the backlog before the add
+      }
+    } else if (failure.isDone()) {
+      pending.failAll(closedCause()); // posted as the progress thread died: nothing would complete it
     }
     posts.incrementAndGet();
-    if (sleeping) {
-      wake();
+    if (sleeping && uses.tryEnter()) {
+      try {
+        wake();
+      } finally {
+        uses.exit();
+      }
     }
   }
 
-  /** Posts a piece; false when libfabric (or our context table) is full and it must wait. */
+  private RuntimeException closedCause() {
+    Throwable died = failure.getNow(null);
+    if (died != null) {
+      return new IllegalStateException("endpoint on " + domain + " stopped: its progress thread died", died);
+    }
+    return uses.closedException();
+  }
+
+  /**
+   * Posts a piece; false when libfabric (or our context table) is full and it must wait. The post
+   * runs inside the use counts of this endpoint and of the piece's region, so a close waits for
+   * it; a piece whose endpoint or region is closed fails instead. Operations are failed outside
+   * the use counts (their callbacks may close the endpoint).
+   */
   private boolean tryPost(Piece piece) {
     if (!piece.operation.beginPost()) {
       return true; // failed already (another piece's error or a timeout): nothing to post
@@ -230,12 +320,34 @@ public final class FabricEndpoint implements AutoCloseable {
       piece.operation.endPost();
       return false;
     }
-    long ret = piece.post(shim, context);
-    if (ret == 0) {
+    RuntimeException refused = null;
+    long ret = 0;
+    if (!uses.tryEnter()) {
+      refused = closedCause();
+    } else {
+      try {
+        if (!piece.region.uses().tryEnter()) {
+          refused = piece.region.uses().closedException();
+        } else {
+          try {
+            ret = piece.post(shim, context);
+          } finally {
+            piece.region.uses().exit();
+          }
+        }
+      } finally {
+        uses.exit();
+      }
+    }
+    if (refused == null && ret == 0) {
       return true;
     }
     pending.release(context);
     piece.operation.endPost();
+    if (refused != null) {
+      piece.operation.fail(refused);
+      return true;
+    }
     if (ret == -Errno.EAGAIN) {
       return false;
     }
@@ -252,19 +364,76 @@ public final class FabricEndpoint implements AutoCloseable {
     }
   }
 
+  /**
+   * Completes with the cause when the progress thread stops for any reason other than
+   * {@link #close()} (the endpoint can then complete nothing more: callers stop using it; its
+   * pending operations have failed). Never completes for an endpoint that ends by close().
+   */
+  public CompletableFuture<Throwable> failure() {
+    return failure;
+  }
+
+  /**
+   * CPU time the progress thread has used, in nanoseconds (ThreadMXBean); -1 when the JVM does
+   * not measure thread CPU time or the thread has ended.
+   */
+  public long progressCpuNanos() {
+    return THREAD_CPU.isThreadCpuTimeSupported() ? THREAD_CPU.getThreadCpuTime(progress.getId()) : -1;
+  }
+
+  /** The progress thread's name (for tools that look threads up by name). */
+  String progressThreadName() {
+    return progress.getName();
+  }
+
+  /**
+   * Test seam: the progress thread dispatches {@code batch} as if one fi_cq_read had returned it
+   * (ofi_rxm and efa cannot be made to write NULL-context or stale entries on demand).
+   */
+  void injectCompletions(List<CompletionQueue.Entry> batch) {
+    injected.add(List.copyOf(batch));
+    LockSupport.unpark(progress);
+    if (cq.waitable() && uses.tryEnter()) {
+      try {
+        cq.signal();
+      } finally {
+        uses.exit();
+      }
+    }
+  }
+
+  /** Test seam: takes a context slot for {@code piece} as a post would, without posting anything. */
+  long holdContext(Piece piece) {
+    return pending.acquire(piece);
+  }
+
+  /** Test seam: entries skipped because their context was not a pending operation of ours. */
+  long skippedCompletions() {
+    return cq.skippedEntries();
+  }
+
+  private int dispatchInjected() {
+    int n = 0;
+    List<CompletionQueue.Entry> batch;
+    while ((batch = injected.poll()) != null) {
+      n += cq.dispatch(batch, pending);
+    }
+    return n;
+  }
+
   private void progressLoop() {
     long lastActivity = System.nanoTime();
     long nextExpiry = lastActivity + EXPIRY_CHECK_NANOS;
-    long parkNanos = 1_000;
+    long parkNanos = MIN_PARK_NANOS;
     long spinNanos = config.spin().toNanos();
     try {
       while (!closing) {
         long seenPosts = posts.get();
-        int completed = cq.poll(pending) + retryBacklog();
+        int completed = cq.poll(pending) + dispatchInjected() + retryBacklog();
         long now = System.nanoTime();
         if (completed > 0) {
           lastActivity = now;
-          parkNanos = 1_000;
+          parkNanos = MIN_PARK_NANOS;
           continue;
         }
         if (now - nextExpiry > 0) {
@@ -277,28 +446,33 @@ public final class FabricEndpoint implements AutoCloseable {
           continue;
         }
         sleeping = true;
-        if (posts.get() != seenPosts || closing) {
+        if (posts.get() != seenPosts || closing || !injected.isEmpty()) {
           sleeping = false;
           lastActivity = System.nanoTime(); // a post arrived: its completion is likely near
+          parkNanos = MIN_PARK_NANOS;
           continue;
         }
         if (cq.waitable()) {
           completed = cq.await(pending, BLOCK_MILLIS);
-        } else if (pending.isEmpty() && backlog.isEmpty()) {
-          LockSupport.parkNanos(this, parkNanos);
-          parkNanos = Math.min(parkNanos * 2, MAX_PARK_NANOS);
         } else {
-          Thread.yield(); // work in flight and no wait object: keep polling, but share the core
+          // No wait object: park. Posted receives alone are no reason to poll hard: they wait
+          // for peers, who may send nothing for minutes.
+          long cap = timedInFlight.get() > 0 || !backlog.isEmpty() ? MAX_BUSY_PARK_NANOS : MAX_IDLE_PARK_NANOS;
+          LockSupport.parkNanos(this, Math.min(parkNanos, cap));
+          parkNanos = Math.min(parkNanos * 2, cap);
         }
         sleeping = false;
         if (completed > 0) {
           lastActivity = System.nanoTime();
+          parkNanos = MIN_PARK_NANOS;
         }
       }
     } catch (Throwable t) {
-      closing = true;
       FabricException dead = new FabricException("progress", 0, "progress thread of " + domain + " died: " + t);
       dead.initCause(t);
+      closing = true;
+      failure.complete(t);
+      LOG.log(System.Logger.Level.ERROR, "fabric endpoint on " + domain + " stopped: its progress thread died", t);
       pending.failAll(dead);
       failBacklog(dead);
     }
@@ -335,21 +509,31 @@ public final class FabricEndpoint implements AutoCloseable {
 
   /**
    * Stops the progress thread, closes the endpoint, address vector and completion queue (reverse
-   * order of creation) and fails what was still pending. Idempotent.
+   * order of creation) and fails what was still pending. Waits for posts and peer inserts that
+   * other threads have inside libfabric; later ones fail. Idempotent.
    */
   @Override
   public void close() {
+    if (!domain.uses().tryEnter()) {
+      return; // the domain is closed, and closed this endpoint first
+    }
+    try {
+      closeHeld();
+    } finally {
+      domain.uses().exit();
+    }
+  }
+
+  /** Close for a caller inside the domain's use count (the domain stays open until it is done). */
+  void closeHeld() {
     if (Thread.currentThread() == progress) {
       throw new IllegalStateException("an endpoint cannot be closed from its own progress thread (a callback)");
     }
-    synchronized (this) {
-      if (closed) {
-        return;
-      }
-      closed = true;
+    if (!uses.close()) {
+      return;
     }
     closing = true;
-    wake();
+    wake(); // the completion queue is still open: only this close frees it, below
     boolean interrupted = false;
     while (progress.isAlive()) {
       try {
@@ -359,7 +543,7 @@ public final class FabricEndpoint implements AutoCloseable {
       }
     }
     domain.closed(this);
-    IllegalStateException cause = new IllegalStateException("endpoint " + domain + " closed");
+    IllegalStateException cause = uses.closedException();
     try {
       Fabric.check(shim.efab_ep_close(ep), "fi_close(ep)");
       Fabric.check(shim.efab_av_close(av), "fi_close(av)");

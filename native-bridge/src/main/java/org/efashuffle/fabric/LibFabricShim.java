@@ -17,6 +17,12 @@ final class LibFabricShim {
   static final int EFAB_MR = 4;
   static final int EFAB_MEMORY = 5;
 
+  /** Registration access bits (rdma/fabric.h). */
+  static final long FI_READ = 1L << 8;
+  static final long FI_RECV = 1L << 10;
+  static final long FI_SEND = 1L << 11;
+  static final long FI_REMOTE_READ = 1L << 12;
+
   private LibFabricShim() {}
 
   /** Public only because jnr-ffi implements it from another class loader; the class is not. */
@@ -91,7 +97,7 @@ final class LibFabricShim {
 
     long efab_recv(long ep, long buf, long len, long desc, long context);
 
-    int efab_mr_reg(long domain, long address, long len, long requestedKey, @Out LongLongByReference out);
+    int efab_mr_reg(long domain, long address, long len, long access, long requestedKey, @Out LongLongByReference out);
 
     int efab_mr_close(long mr);
 

@@ -16,7 +16,7 @@ public final class MemoryRegion implements AutoCloseable {
   private final long key;
   private final long descriptor;
   private final long remoteBase;
-  private boolean closed;
+  private final UseCount uses;
 
   MemoryRegion(FabricDomain domain, long handle, long address, long length) {
     this.domain = domain;
@@ -27,6 +27,8 @@ public final class MemoryRegion implements AutoCloseable {
     this.key = shim.efab_mr_key(handle);
     this.descriptor = shim.efab_mr_desc(handle);
     this.remoteBase = domain.usesVirtualAddresses() ? address : 0;
+    this.uses = new UseCount(() -> "memory region 0x" + Long.toHexString(address) + " (" + length
+        + " bytes on " + domain + ")");
   }
 
   /** Local address of the first registered byte. */
@@ -55,19 +57,37 @@ public final class MemoryRegion implements AutoCloseable {
 
   /** Checks that [offset, offset + size) lies inside this region. */
   void checkRange(long offset, long size) {
-    if (closed) {
-      throw new IllegalStateException("memory region 0x" + Long.toHexString(address) + " is closed");
+    if (uses.isClosed()) {
+      throw uses.closedException();
     }
     Objects.checkFromIndexSize(offset, size, length);
   }
 
+  /** Held around every post that passes this region's descriptor, so close waits for the post. */
+  UseCount uses() {
+    return uses;
+  }
+
+  /**
+   * Deregisters; idempotent. Waits for posts on this region that are inside libfabric now; an
+   * operation already posted must have settled before (see {@link FabricOperation#settled()}).
+   */
   @Override
   public void close() {
-    synchronized (this) {
-      if (closed) {
-        return;
-      }
-      closed = true;
+    if (!domain.uses().tryEnter()) {
+      return; // the domain is closed, and closed this region first
+    }
+    try {
+      closeHeld();
+    } finally {
+      domain.uses().exit();
+    }
+  }
+
+  /** Close for a caller inside the domain's use count (the domain stays open until it is done). */
+  void closeHeld() {
+    if (!uses.close()) {
+      return;
     }
     domain.closed(this);
     Fabric.check(Fabric.shim().efab_mr_close(handle), "fi_close(mr)");

@@ -17,12 +17,13 @@ public final class NativeMemory implements AutoCloseable {
   private final long address;
   private final long size;
   private final Pointer pointer;
-  private boolean closed;
+  private final UseCount uses;
 
   private NativeMemory(long address, long size) {
     this.address = address;
     this.size = size;
     this.pointer = Pointer.wrap(Fabric.library().runtime, address, size);
+    this.uses = new UseCount(() -> "native memory at 0x" + Long.toHexString(address) + " (" + size + " bytes)");
   }
 
   /** Allocates at least {@code size} bytes, zero-filled, rounded up to whole pages. */
@@ -45,39 +46,57 @@ public final class NativeMemory implements AutoCloseable {
   }
 
   public void put(long offset, byte[] src, int srcOffset, int length) {
-    checkRange(offset, length);
-    pointer.put(offset, src, srcOffset, length);
+    Objects.checkFromIndexSize(offset, length, size);
+    uses.enter();
+    try {
+      pointer.put(offset, src, srcOffset, length);
+    } finally {
+      uses.exit();
+    }
   }
 
   public void get(long offset, byte[] dst, int dstOffset, int length) {
-    checkRange(offset, length);
-    pointer.get(offset, dst, dstOffset, length);
+    Objects.checkFromIndexSize(offset, length, size);
+    uses.enter();
+    try {
+      pointer.get(offset, dst, dstOffset, length);
+    } finally {
+      uses.exit();
+    }
   }
 
   public byte getByte(long offset) {
-    checkRange(offset, 1);
-    return pointer.getByte(offset);
+    Objects.checkFromIndexSize(offset, 1, size);
+    uses.enter();
+    try {
+      return pointer.getByte(offset);
+    } finally {
+      uses.exit();
+    }
   }
 
-  /** A direct ByteBuffer over [offset, offset + length); valid until this memory is closed. */
+  /**
+   * A direct ByteBuffer over [offset, offset + length); valid until this memory is closed (the
+   * view is not counted: its owner must stop using it before closing the memory).
+   */
   public ByteBuffer byteBuffer(long offset, int length) {
-    checkRange(offset, length);
+    Objects.checkFromIndexSize(offset, length, size);
+    if (uses.isClosed()) {
+      throw uses.closedException();
+    }
     return MemoryIO.getInstance().newDirectByteBuffer(address + offset, length);
   }
 
-  private void checkRange(long offset, long length) {
-    if (closed) {
-      throw new IllegalStateException("native memory at 0x" + Long.toHexString(address) + " was freed");
-    }
-    Objects.checkFromIndexSize(offset, length, size);
+  /** Held around every native use of the memory (copies, registration), so close waits for them. */
+  UseCount uses() {
+    return uses;
   }
 
+  /** Unmaps; idempotent. Waits for copies and registrations of this memory in progress. */
   @Override
-  public synchronized void close() {
-    if (closed) {
-      return;
+  public void close() {
+    if (uses.close()) {
+      Fabric.check(Fabric.shim().efab_mem_free(address, size), "munmap");
     }
-    closed = true;
-    Fabric.check(Fabric.shim().efab_mem_free(address, size), "munmap");
   }
 }

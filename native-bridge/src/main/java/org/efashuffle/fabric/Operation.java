@@ -52,13 +52,18 @@ final class Operation {
     }
   }
 
-  /** A posted piece completed successfully. */
+  /**
+   * A posted piece completed successfully. After the last, every piece is back: settled()
+   * completes before the future, so a caller that sees success may reuse the memory at once.
+   */
   void pieceDone(long length) {
     bytes.addAndGet(length);
     boolean last = remaining.decrementAndGet() == 0;
-    endPost();
+    posted.decrementAndGet();
     if (last) {
+      future.settle();
       future.complete(bytes.get());
+    } else {
       settleIfDone();
     }
   }

@@ -34,14 +34,20 @@ final class PendingOperations implements AutoCloseable {
     return contexts.address() + (long) slot * CONTEXT_SIZE;
   }
 
-  /** Frees the slot of a context and returns the piece it held. */
+  /**
+   * Frees the slot of a context and returns the piece it held; null, and nothing freed, when the
+   * context is not a slot of ours or its slot holds no piece (NULL, stale or foreign contexts).
+   */
   synchronized Piece release(long context) {
     long offset = context - contexts.address();
-    if (offset < 0 || offset >= contexts.size() || offset % CONTEXT_SIZE != 0) {
-      throw new IllegalStateException("completion with unknown context 0x" + Long.toHexString(context));
+    if (offset < 0 || offset >= (long) pieces.length * CONTEXT_SIZE || offset % CONTEXT_SIZE != 0) {
+      return null;
     }
     int slot = (int) (offset / CONTEXT_SIZE);
     Piece piece = pieces[slot];
+    if (piece == null) {
+      return null;
+    }
     pieces[slot] = null;
     free[freeCount++] = slot;
     return piece;

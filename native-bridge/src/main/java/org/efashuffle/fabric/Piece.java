@@ -3,9 +3,12 @@ package org.efashuffle.fabric;
 /** One libfabric post (fi_read, fi_send or fi_recv) of an {@link Operation}. */
 abstract class Piece {
   final Operation operation;
+  /** The registration whose descriptor the post passes; its use count is held around the post. */
+  final MemoryRegion region;
 
-  Piece(Operation operation) {
+  Piece(Operation operation, MemoryRegion region) {
     this.operation = operation;
+    this.region = region;
   }
 
   /** Posts with the given 64-byte context; returns 0 or -FI_E* (-FI_EAGAIN: retry later). */

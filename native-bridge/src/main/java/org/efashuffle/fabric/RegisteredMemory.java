@@ -14,11 +14,26 @@ public final class RegisteredMemory implements AutoCloseable {
     this.region = region;
   }
 
-  /** Allocates at least {@code size} page-aligned bytes and registers them with {@code domain}. */
+  /**
+   * Allocates at least {@code size} page-aligned bytes and registers them with {@code domain} so
+   * that peers can read them ({@link FabricDomain#register(NativeMemory)}).
+   */
   public static RegisteredMemory allocate(FabricDomain domain, long size) {
+    return allocate(domain, size, false);
+  }
+
+  /**
+   * As {@link #allocate}, registered for this process's use only: a read target and a send or
+   * receive buffer, which no peer can read ({@link FabricDomain#registerLocal(NativeMemory)}).
+   */
+  public static RegisteredMemory allocateLocal(FabricDomain domain, long size) {
+    return allocate(domain, size, true);
+  }
+
+  private static RegisteredMemory allocate(FabricDomain domain, long size, boolean local) {
     NativeMemory memory = NativeMemory.allocate(size);
     try {
-      return new RegisteredMemory(memory, domain.register(memory));
+      return new RegisteredMemory(memory, local ? domain.registerLocal(memory) : domain.register(memory));
     } catch (RuntimeException e) {
       memory.close();
       throw e;

@@ -156,6 +156,18 @@ class FabricReadTest {
   }
 
   @Test
+  void anEmptyReadCompletesAndSettlesAtOnce() throws Exception {
+    TestProviders.Provider p = new TestProviders.Provider("tcp;ofi_rxm", "lo");
+    try (ReadTarget target = new ReadTarget(p.name(), p.domain(), 1L << 20, 1);
+         Reader reader = new Reader(p, target.describe())) {
+      FabricOperation empty = reader.endpoint.read(reader.region, 0, 0, reader.peer,
+          reader.data.remoteAddresses[0], reader.data.keys[0]);
+      assertEquals(0L, empty.getNow(-1L));
+      assertTrue(empty.settled().isDone(), "an empty read, never posted, has settled");
+    }
+  }
+
+  @Test
   void unknownProviderIsNamedAlongWithTheProvidersFound() {
     FabricException e = assertThrows(FabricException.class, () -> FabricDomain.open("nosuchprov", null));
     assertTrue(e.getMessage().contains("'nosuchprov'"), e.getMessage());
