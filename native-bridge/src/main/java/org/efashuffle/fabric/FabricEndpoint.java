@@ -381,11 +381,6 @@ public final class FabricEndpoint implements AutoCloseable {
     return THREAD_CPU.isThreadCpuTimeSupported() ? THREAD_CPU.getThreadCpuTime(progress.getId()) : -1;
   }
 
-  /** The progress thread's name (for tools that look threads up by name). */
-  String progressThreadName() {
-    return progress.getName();
-  }
-
   /**
    * Test seam: the progress thread dispatches {@code batch} as if one fi_cq_read had returned it
    * (ofi_rxm and efa cannot be made to write NULL-context or stale entries on demand).
