@@ -19,8 +19,9 @@ import jnr.ffi.byref.LongLongByReference;
  * must not block. The progress thread also keeps the endpoint serving peers' reads (software
  * providers, and EFA's emulated reads, need the target to make progress). When idle it blocks in
  * {@code fi_cq_sread}; where the provider has no wait object it parks with a back-off growing to
- * 1 ms while no read or send is in flight (posted receives wait for peers and are not work in
- * flight), and to {@link #MAX_BUSY_PARK_NANOS} while one is.
+ * {@link #MAX_BUSY_PARK_NANOS} while a read or send is in flight or the endpoint was active in the
+ * last {@link #RECENT_ACTIVITY_NANOS}, else to 1 ms (posted receives wait for peers and are not
+ * work in flight).
  *
  * <p>Buffers: the caller owns every {@link MemoryRegion} passed in and must keep it registered
  * (and its memory mapped) until the operation has settled ({@link FabricOperation#settled()}).
@@ -40,8 +41,16 @@ public final class FabricEndpoint implements AutoCloseable {
   private static final long MIN_PARK_NANOS = 1_000;
   /** Longest park while idle (nothing in flight but posted receives): an incoming message waits at most this. */
   private static final long MAX_IDLE_PARK_NANOS = TimeUnit.MILLISECONDS.toNanos(1);
-  /** Longest park while a read or send is in flight and the provider has no wait object. */
+  /**
+   * Longest park while a read or send is in flight, or shortly after activity, and the provider
+   * has no wait object: what a completion or an arriving message may wait before it is read.
+   */
   static final long MAX_BUSY_PARK_NANOS = TimeUnit.MICROSECONDS.toNanos(50);
+  /**
+   * After this long without a completion or post, an endpoint counts as idle and parks up to
+   * 1 ms; before, a peer's next message (an answer, the next request) is likely.
+   */
+  static final long RECENT_ACTIVITY_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
   private static final AtomicInteger THREADS = new AtomicInteger();
   private static final ThreadMXBean THREAD_CPU = ManagementFactory.getThreadMXBean();
 
@@ -381,11 +390,6 @@ public final class FabricEndpoint implements AutoCloseable {
     return THREAD_CPU.isThreadCpuTimeSupported() ? THREAD_CPU.getThreadCpuTime(progress.getId()) : -1;
   }
 
-  /** The progress thread's name (for tools that look threads up by name). */
-  String progressThreadName() {
-    return progress.getName();
-  }
-
   /**
    * Test seam: the progress thread dispatches {@code batch} as if one fi_cq_read had returned it
    * (ofi_rxm and efa cannot be made to write NULL-context or stale entries on demand).
@@ -457,7 +461,8 @@ public final class FabricEndpoint implements AutoCloseable {
         } else {
           // No wait object: park. Posted receives alone are no reason to poll hard: they wait
           // for peers, who may send nothing for minutes.
-          long cap = timedInFlight.get() > 0 || !backlog.isEmpty() ? MAX_BUSY_PARK_NANOS : MAX_IDLE_PARK_NANOS;
+          boolean busy = timedInFlight.get() > 0 || !backlog.isEmpty() || now - lastActivity < RECENT_ACTIVITY_NANOS;
+          long cap = busy ? MAX_BUSY_PARK_NANOS : MAX_IDLE_PARK_NANOS;
           LockSupport.parkNanos(this, Math.min(parkNanos, cap));
           parkNanos = Math.min(parkNanos * 2, cap);
         }

@@ -53,10 +53,6 @@ final class PendingOperations implements AutoCloseable {
     return piece;
   }
 
-  synchronized boolean isEmpty() {
-    return freeCount == pieces.length;
-  }
-
   /** Fails every operation whose deadline passed; their slots stay taken (see class doc). */
   synchronized void expire(long nowNanos) {
     for (Piece piece : pieces) {
