@@ -83,7 +83,7 @@ final class CompletionQueue implements AutoCloseable {
   }
 
   private int dispatch(long ret, PendingOperations pending, String call) {
-    if (ret == -Errno.EAGAIN || ret == -Errno.ETIMEDOUT) {
+    if (ret == -Errno.EAGAIN || ret == -Errno.ETIMEDOUT || ret == -Errno.EINTR) { // EINTR: a signal (SIGSTOP/SIGCONT) woke the wait
       return 0;
     }
     if (ret == ERROR_READ) {

@@ -2,6 +2,7 @@ package org.efashuffle.fabric;
 
 /** The FI_E* numbers this package acts on (rdma/fi_errno.h; Linux errno values below 256). */
 public final class Errno {
+  public static final int EINTR = 4;
   public static final int EAGAIN = 11;
   public static final int ENOMEM = 12;
   public static final int EINVAL = 22;
