@@ -100,8 +100,12 @@ class FabricTransportTest {
       };
     }
 
+    /** Deregisters, then frees; the transport serving it closes it, and so may its creator: idempotent. */
     @Override
     public void close() {
+      if (region != null) {
+        region.close();
+      }
       memory.close();
     }
   }
