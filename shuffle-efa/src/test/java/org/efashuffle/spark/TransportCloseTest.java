@@ -3,9 +3,14 @@ package org.efashuffle.spark;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.io.BufferedReader;
 import java.io.DataOutputStream;
 import java.io.File;
 import java.io.FileOutputStream;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Paths;
+import java.util.HexFormat;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -22,7 +27,6 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.Stream;
 import org.apache.spark.SparkConf;
 import org.apache.spark.shuffle.IndexShuffleBlockResolver;
-import org.efashuffle.common.protocol.BlockLocation;
 import org.efashuffle.common.protocol.BlockRef;
 import org.efashuffle.fabric.EndpointConfig;
 import org.efashuffle.fabric.Fabric;
@@ -42,8 +46,8 @@ import org.junit.jupiter.params.provider.MethodSource;
  * completes, and no native object stays open.
  */
 class TransportCloseTest {
-  private static final int MAPS = 24;
-  private static final int PARTITIONS = 16;
+  static final int MAPS = 24;
+  static final int PARTITIONS = 16;
   private static final long SLAB = 1L << 20;
 
   @TempDir
@@ -79,13 +83,37 @@ class TransportCloseTest {
     }
   }
 
-  private long[][] writeOutputs(Resolver resolver) throws Exception {
+  /** Partition p of map m is [offsets[m][p], offsets[m][p + 1]) of its data file. */
+  static long[][] offsets() {
     Random random = new Random(3);
     long[][] offsets = new long[MAPS][PARTITIONS + 1];
     for (int m = 0; m < MAPS; m++) {
       for (int p = 0; p < PARTITIONS; p++) {
         offsets[m][p + 1] = offsets[m][p] + random.nextInt(64 << 10);
       }
+    }
+    return offsets;
+  }
+
+  /** What is wrong with a block's bytes, or null when they are exactly the block's. */
+  static String wrongByte(long[][] offsets, BlockRef ref, ByteBuffer data) {
+    int m = (int) ref.mapId();
+    long start = offsets[m][ref.startReduceId()];
+    long length = offsets[m][ref.endReduceId()] - start;
+    if (data.remaining() != length) {
+      return ref + ": " + data.remaining() + " bytes, not " + length;
+    }
+    for (int k = 0; k < length; k++) {
+      if (data.get(k) != expected(m, start + k)) {
+        return ref + ": wrong byte at " + k;
+      }
+    }
+    return null;
+  }
+
+  private long[][] writeOutputs(Resolver resolver) throws Exception {
+    long[][] offsets = offsets();
+    for (int m = 0; m < MAPS; m++) {
       byte[] bytes = new byte[(int) offsets[m][PARTITIONS]];
       for (int i = 0; i < bytes.length; i++) {
         bytes[i] = expected(m, i);
@@ -130,33 +158,12 @@ class TransportCloseTest {
     void run() throws Exception;
   }
 
-  /** Waits for a fetch; it may fail (the transport closes), but it must complete, and what arrived is exact. */
-  private static void await(CompletableFuture<List<FetchedBlock>> fetch, long[][] offsets, AtomicInteger served)
-      throws Exception {
-    List<FetchedBlock> blocks;
+  /** Waits for a fetch; it may fail (the transport closes), but it must complete. */
+  private static void await(CompletableFuture<List<FetchedBlock>> fetch) throws Exception {
     try {
-      blocks = fetch.get(60, TimeUnit.SECONDS); // a TimeoutException here: a future that never completes
+      fetch.get(60, TimeUnit.SECONDS).forEach(FetchedBlock::release); // a TimeoutException: a future that never completes
     } catch (ExecutionException e) {
-      return;
-    }
-    try {
-      for (FetchedBlock b : blocks) {
-        if (b.status() != BlockLocation.Status.OK || offsets == null) {
-          continue;
-        }
-        int m = (int) b.ref().mapId();
-        long start = offsets[m][b.ref().startReduceId()];
-        ByteBuffer data = b.data();
-        assertEquals(offsets[m][b.ref().endReduceId()] - start, data.remaining(), b.ref().toString());
-        for (int k = 0; k < data.remaining(); k++) {
-          if (data.get(k) != expected(m, start + k)) {
-            throw new AssertionError(b.ref() + ": wrong byte at " + k);
-          }
-        }
-        served.incrementAndGet();
-      }
-    } finally {
-      blocks.forEach(FetchedBlock::release);
+      // closed under it
     }
   }
 
@@ -171,54 +178,64 @@ class TransportCloseTest {
     MapOutputBlocks[] blocks = new MapOutputBlocks[1];
     FabricTransport peer = FabricTransport.open(provider, domain, options, d -> b -> null);
     FabricTransport closing = FabricTransport.open(provider, domain, options,
-        d -> blocks[0] = new MapOutputBlocks(resolver, d, 4 * SLAB, 4 * SLAB));
+        d -> blocks[0] = new MapOutputBlocks(resolver, d, 4 * SLAB, 64 * SLAB));
     List<Throwable> failures = java.util.Collections.synchronizedList(new ArrayList<>());
     AtomicBoolean stop = new AtomicBoolean();
-    AtomicInteger served = new AtomicInteger();
-    AtomicInteger[] rounds = {new AtomicInteger(), new AtomicInteger(), new AtomicInteger(), new AtomicInteger()};
+    AtomicInteger taskFetches = new AtomicInteger();
+    AtomicInteger pins = new AtomicInteger();
+    AtomicInteger pinnedBig = new AtomicInteger();
     List<Thread> threads = new ArrayList<>();
+    Process reader = null;
+    BufferedReader readerOut = null;
     try {
       PinnedMapOutputs pinned = blocks[0].pinned();
       for (int m = 0; m < MAPS; m += 2) { // half pinned (read from memory), half staged from disk per read
         pinned.pin(0, m, resolver.getDataFile(0, m), lengths(offsets[m]));
       }
-      for (int t = 0; t < 2; t++) {
-        Random random = new Random(t);
-        threads.add(loop("peer-reads-" + t, stop, rounds[t], failures, () -> {
-          List<BlockRef> refs = new ArrayList<>();
-          for (int i = 0; i < 8; i++) {
-            int p = random.nextInt(PARTITIONS);
-            refs.add(new BlockRef(0, random.nextInt(MAPS), p, p + 1 + random.nextInt(PARTITIONS - p)));
-          }
-          await(peer.fetch(closing.address(), refs), offsets, served);
-        }));
-      }
-      threads.add(loop("task-fetches", stop, rounds[2], failures,
-          () -> await(closing.fetch(peer.address(), List.of(BlockRef.of(0, 1, 1), BlockRef.of(0, 2, 2))), null, served)));
-      long[] nextMap = {1000};
-      threads.add(loop("task-pins", stop, rounds[3], failures, () -> {
-        // Each output is pinned and removed at once: the shrinking pool registers a slab again and again.
-        int m = (int) (nextMap[0] % MAPS);
+      // Peers read the outputs from another JVM, as executors do (pinned ones from memory, the others staged).
+      reader = new ProcessBuilder(Paths.get(System.getProperty("java.home"), "bin", "java").toString(),
+          "-cp", System.getProperty("java.class.path"), PeerReaderMain.class.getName(), provider,
+          domain == null ? "-" : domain, HexFormat.of().formatHex(closing.address()))
+          .redirectError(ProcessBuilder.Redirect.INHERIT).start();
+      readerOut = new BufferedReader(new InputStreamReader(reader.getInputStream(), StandardCharsets.UTF_8));
+      // Tasks of this executor fetch through the transport being closed.
+      threads.add(loop("task-fetches", stop, taskFetches, failures,
+          () -> await(closing.fetch(peer.address(), List.of(BlockRef.of(0, 1, 1), BlockRef.of(0, 2, 2))))));
+      // Tasks pin a big output (in shuffle 1) and remove it at once: it does not fit the first slab's
+      // room, so each pin registers a slab of its own and copies into it, and removing deregisters it.
+      File big = resolver.getDataFile(1, 0);
+      Files.write(big.toPath(), new byte[(int) (30 * SLAB)]);
+      long[] nextMap = {0};
+      threads.add(loop("task-pins", stop, pins, failures, () -> {
         long id = nextMap[0]++;
-        if (pinned.pin(0, id, resolver.getDataFile(0, m), lengths(offsets[m]))) {
-          pinned.remove(0, id);
+        if (pinned.pin(1, id, big, new long[] {30 * SLAB})) {
+          pinnedBig.incrementAndGet();
+          pinned.remove(1, id);
         }
       }));
+      assertEquals("UNDERWAY", readerOut.readLine(), "the peer reads this executor's outputs");
       long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-      while ((served.get() < 20 || rounds[2].get() < 3 || rounds[3].get() < 20) && failures.isEmpty()
-          && System.nanoTime() - deadline < 0) {
-        Thread.yield(); // until every kind of work is under way
+      while ((taskFetches.get() < 3 || pinnedBig.get() < 10) && failures.isEmpty() && System.nanoTime() - deadline < 0) {
+        Thread.yield(); // until the tasks' fetches and pins are under way too
       }
       assertTrue(failures.isEmpty(), "before close: " + failures);
-      assertTrue(served.get() >= 20 && rounds[2].get() >= 3 && rounds[3].get() >= 20, "work under way: served "
-          + served + ", task fetches " + rounds[2] + ", pins " + rounds[3]);
+      assertTrue(taskFetches.get() >= 3 && pinnedBig.get() >= 10,
+          "work under way: task fetches " + taskFetches + ", pins " + pinnedBig + " of " + pins);
       long start = System.nanoTime();
       closing.close();
-      System.out.printf("%s: closed in %d ms while %d blocks had been read, %d task fetches and %d pins done%n",
-          provider, (System.nanoTime() - start) / 1_000_000, served.get(), rounds[2].get(), rounds[3].get());
+      System.out.printf("%s: closed in %d ms after %d task fetches and %d pins of a 30 MiB output (%d tried)%n",
+          provider, (System.nanoTime() - start) / 1_000_000, taskFetches.get(), pinnedBig.get(), pins.get());
       CompletableFuture<List<FetchedBlock>> afterClose = closing.fetch(peer.address(), List.of(BlockRef.of(0, 1, 1)));
       assertTrue(afterClose.isCompletedExceptionally(), "a fetch after close fails at once");
+      reader.getOutputStream().close();
+      String done = readerOut.readLine();
+      System.out.println(provider + ": peer " + done);
+      assertTrue(done != null && done.startsWith("DONE"), "the peer's reads all completed, every byte right: " + done);
+      assertEquals(0, reader.waitFor(), "peer exit code");
     } finally {
+      if (reader != null && reader.isAlive()) {
+        reader.destroy();
+      }
       stop.set(true);
       for (Thread t : threads) {
         t.join(TimeUnit.SECONDS.toMillis(120));
