@@ -166,7 +166,7 @@ final class BlockFetcher {
     }
     CompletableFuture.allOf(settled.toArray(new CompletableFuture<?>[0])).whenComplete((v, error) -> {
       done(server, answer.requestId());
-      batch.release();
+      release(batch);
     });
     return CompletableFuture.allOf(reads.toArray(new CompletableFuture<?>[0])).handle((v, error) -> {
       if (error != null) {
@@ -175,6 +175,22 @@ final class BlockFetcher {
       }
       return fetched;
     });
+  }
+
+  /**
+   * Releases the fetch's reference, usually on the progress thread: memory of this batch alone,
+   * if this is its last reference, is deregistered on the registrar (ibv_dereg_mr on EFA).
+   */
+  private void release(ReceivedBatch batch) {
+    if (!batch.pooled()) {
+      try {
+        registrar.execute(batch::release);
+        return;
+      } catch (RejectedExecutionException e) {
+        // closing: release here
+      }
+    }
+    batch.release();
   }
 
   private void done(long server, long requestId) {
