@@ -18,7 +18,8 @@ import org.efashuffle.transport.FetchedBlock;
 
 /**
  * A peer executor in its own JVM (as in a cluster: shm maps an endpoint of the same process
- * without a copy, so an in-process peer would fault on a closed one): reads the map outputs of
+ * without a copy, so an in-process peer would fault on a closed one): prints its ADDRESS (it
+ * serves no block; the test's tasks fetch from it), reads the map outputs of
  * {@link TransportCloseTest} from the transport at the given address, over and over, until its
  * stdin closes. Prints UNDERWAY once 20 blocks arrived, then DONE with its counts; exits 1 on a
  * wrong byte, 2 on a fetch that never completed.
@@ -47,6 +48,8 @@ public final class PeerReaderMain {
     Random random = new Random(7);
     try (FabricTransport client = FabricTransport.open(args[0], domain,
         EndpointConfig.defaults().withOperationTimeout(java.time.Duration.ofSeconds(5)), d -> b -> null)) {
+      System.out.println("ADDRESS " + HexFormat.of().formatHex(client.address())); // the test's tasks fetch from us
+      System.out.flush();
       while (!stop.get()) {
         List<BlockRef> refs = new ArrayList<>();
         for (int i = 0; i < 8; i++) {

@@ -176,7 +176,6 @@ class TransportCloseTest {
     TransportOptions options = TransportOptions.of(EndpointConfig.defaults().withOperationTimeout(Duration.ofSeconds(5)))
         .withRequestTimeout(Duration.ofSeconds(2));
     MapOutputBlocks[] blocks = new MapOutputBlocks[1];
-    FabricTransport peer = FabricTransport.open(provider, domain, options, d -> b -> null);
     FabricTransport closing = FabricTransport.open(provider, domain, options,
         d -> blocks[0] = new MapOutputBlocks(resolver, d, 4 * SLAB, 64 * SLAB));
     List<Throwable> failures = java.util.Collections.synchronizedList(new ArrayList<>());
@@ -192,15 +191,18 @@ class TransportCloseTest {
       for (int m = 0; m < MAPS; m += 2) { // half pinned (read from memory), half staged from disk per read
         pinned.pin(0, m, resolver.getDataFile(0, m), lengths(offsets[m]));
       }
-      // Peers read the outputs from another JVM, as executors do (pinned ones from memory, the others staged).
+      // A peer in another JVM, as executors are (pinned outputs are read from memory, the others staged).
       reader = new ProcessBuilder(Paths.get(System.getProperty("java.home"), "bin", "java").toString(),
           "-cp", System.getProperty("java.class.path"), PeerReaderMain.class.getName(), provider,
           domain == null ? "-" : domain, HexFormat.of().formatHex(closing.address()))
           .redirectError(ProcessBuilder.Redirect.INHERIT).start();
       readerOut = new BufferedReader(new InputStreamReader(reader.getInputStream(), StandardCharsets.UTF_8));
+      String address = readerOut.readLine();
+      assertTrue(address != null && address.startsWith("ADDRESS "), "peer started: " + address);
+      byte[] peer = HexFormat.of().parseHex(address.substring(8));
       // Tasks of this executor fetch through the transport being closed.
       threads.add(loop("task-fetches", stop, taskFetches, failures,
-          () -> await(closing.fetch(peer.address(), List.of(BlockRef.of(0, 1, 1), BlockRef.of(0, 2, 2))))));
+          () -> await(closing.fetch(peer, List.of(BlockRef.of(0, 1, 1), BlockRef.of(0, 2, 2))))));
       // Tasks pin a big output (in shuffle 1) and remove it at once: it does not fit the first slab's
       // room, so each pin registers a slab of its own and copies into it, and removing deregisters it.
       File big = resolver.getDataFile(1, 0);
@@ -225,7 +227,7 @@ class TransportCloseTest {
       closing.close();
       System.out.printf("%s: closed in %d ms after %d task fetches and %d pins of a 30 MiB output (%d tried)%n",
           provider, (System.nanoTime() - start) / 1_000_000, taskFetches.get(), pinnedBig.get(), pins.get());
-      CompletableFuture<List<FetchedBlock>> afterClose = closing.fetch(peer.address(), List.of(BlockRef.of(0, 1, 1)));
+      CompletableFuture<List<FetchedBlock>> afterClose = closing.fetch(peer, List.of(BlockRef.of(0, 1, 1)));
       assertTrue(afterClose.isCompletedExceptionally(), "a fetch after close fails at once");
       reader.getOutputStream().close();
       String done = readerOut.readLine();
@@ -243,7 +245,6 @@ class TransportCloseTest {
       }
       closing.close();
       blocks[0].close(); // as the executor runtime does after the transport: already closed, nothing twice
-      peer.close();
     }
     assertTrue(failures.isEmpty(), "every future completed and every byte read was right: " + failures);
   }
