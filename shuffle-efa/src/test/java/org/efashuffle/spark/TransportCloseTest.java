@@ -246,6 +246,7 @@ class TransportCloseTest {
       closing.close();
       blocks[0].close(); // as the executor runtime does after the transport: already closed, nothing twice
     }
-    assertTrue(failures.isEmpty(), "every future completed and every byte read was right: " + failures);
+    assertTrue(failures.isEmpty(), "every future completed and every byte read was right: "
+        + failures.stream().map(f -> f.getMessage() + ": " + f.getCause()).toList());
   }
 }
