@@ -13,7 +13,8 @@ import org.efashuffle.fabric.FabricDomain;
  * the next request (receive buffers: registration is costly on EFA). Whoever allocates a
  * {@link Piece} frees it exactly once. {@link #close()} frees the slabs that are empty and each
  * other slab when its last piece comes back, so memory still handed out is never freed under
- * its holder.
+ * its holder. No registration or deregistration runs under the pool's lock, which the progress
+ * thread takes to free; {@link #allocateRegistered} never registers, for callers that must not.
  */
 public final class PinnedPool implements AutoCloseable {
   private static final long PAGE = 4096;
