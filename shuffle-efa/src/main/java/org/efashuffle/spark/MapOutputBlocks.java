@@ -12,7 +12,7 @@ import org.efashuffle.fabric.FabricDomain;
 import org.efashuffle.transport.BlockSource;
 import org.efashuffle.transport.PinnedPool;
 import org.efashuffle.transport.RegisteredArena;
-import org.efashuffle.transport.UseCount;
+import org.efashuffle.fabric.UseCount;
 
 /**
  * Serves this executor's map outputs to fabric readers: from registered memory where the output
@@ -30,7 +30,7 @@ final class MapOutputBlocks implements BlockSource, AutoCloseable {
   private final PinnedMapOutputs pinned;
   private final TransportMetrics metrics = TransportMetrics.get();
   /** Stagings writing into the arena now: {@link #close()} waits for them before it frees the arena. */
-  private final UseCount staging = new UseCount();
+  private final UseCount staging = new UseCount(() -> "staging of map output blocks");
 
   MapOutputBlocks(IndexShuffleBlockResolver resolver, FabricDomain domain, long stagingBytes, long mapOutputBytes) {
     this.resolver = resolver;
@@ -54,7 +54,7 @@ final class MapOutputBlocks implements BlockSource, AutoCloseable {
 
   @Override
   public PublishedBlock publish(BlockRef block) {
-    if (!staging.enter()) {
+    if (!staging.tryEnter()) {
       throw new IllegalStateException("closed: " + block + " is not staged");
     }
     PublishedBlock staged;
@@ -122,7 +122,7 @@ final class MapOutputBlocks implements BlockSource, AutoCloseable {
    */
   @Override
   public void close() {
-    staging.closeAndAwait();
+    staging.close();
     try {
       pinned.close();
     } finally {

@@ -10,7 +10,7 @@ import java.util.Map;
 import org.efashuffle.common.protocol.BlockRef;
 import org.efashuffle.transport.BlockSource;
 import org.efashuffle.transport.PinnedPool;
-import org.efashuffle.transport.UseCount;
+import org.efashuffle.fabric.UseCount;
 
 /**
  * Map outputs copied into registered memory when they are committed, so that peers read them
@@ -43,7 +43,7 @@ final class PinnedMapOutputs implements AutoCloseable {
   private final TransportMetrics metrics;
   private final Map<Key, Output> outputs = new HashMap<>();
   /** Pins copying now: {@link #close()} waits for them before it frees their memory. */
-  private final UseCount pins = new UseCount();
+  private final UseCount pins = new UseCount(() -> "pinned map outputs");
   private boolean closed;
 
   PinnedMapOutputs(PinnedPool pool, TransportMetrics metrics) {
@@ -57,7 +57,7 @@ final class PinnedMapOutputs implements AutoCloseable {
    * an earlier attempt's when that attempt's output won).
    */
   boolean pin(int shuffleId, long mapId, File data, long[] lengths) throws IOException {
-    if (!pins.enter()) {
+    if (!pins.tryEnter()) {
       return false; // closed
     }
     try {
@@ -170,7 +170,7 @@ final class PinnedMapOutputs implements AutoCloseable {
    */
   @Override
   public void close() {
-    pins.closeAndAwait();
+    pins.close();
     synchronized (this) {
       if (!closed) {
         closed = true;

@@ -14,6 +14,7 @@ import org.efashuffle.common.protocol.MessageCodec;
 import org.efashuffle.fabric.EndpointConfig;
 import org.efashuffle.fabric.FabricDomain;
 import org.efashuffle.fabric.FabricEndpoint;
+import org.efashuffle.fabric.UseCount;
 
 /**
  * One executor's fabric transport: an endpoint that both serves this executor's blocks from
@@ -35,7 +36,7 @@ public final class FabricTransport implements AutoCloseable {
   private final BlockSource source;
   private final BlockServer server;
   private final BlockFetcher fetcher;
-  private final UseCount fetchCalls = new UseCount();
+  private final UseCount fetchCalls = new UseCount(() -> "fabric transport");
 
   private FabricTransport(FabricDomain domain, TransportOptions options, BlockSource source) {
     this.domain = domain;
@@ -104,7 +105,7 @@ public final class FabricTransport implements AutoCloseable {
     if (blocks.size() > maxBlocksPerFetch()) {
       throw new IllegalArgumentException(blocks.size() + " blocks in one fetch; at most " + maxBlocksPerFetch());
     }
-    if (!fetchCalls.enter()) {
+    if (!fetchCalls.tryEnter()) {
       return CompletableFuture.failedFuture(new IllegalStateException("fabric transport closed"));
     }
     try {
@@ -153,7 +154,7 @@ public final class FabricTransport implements AutoCloseable {
    */
   @Override
   public void close() {
-    fetchCalls.closeAndAwait();
+    fetchCalls.close();
     awaitStop(registrar); // a registration still running posts its reads while the endpoint is open
     endpoint.close();
     fetcher.close();
