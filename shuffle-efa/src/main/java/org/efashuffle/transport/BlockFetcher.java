@@ -27,6 +27,7 @@ final class BlockFetcher {
   private final FabricEndpoint endpoint;
   private final ControlChannel channel;
   private final long answerTimeoutMillis;
+  private final BlockDownloader downloader;
   private final Map<Long, CompletableFuture<Message.FetchAnswer>> awaiting = new ConcurrentHashMap<>();
   // Request ids need only be unique per server; a random start keeps two executors' ids apart.
   private final AtomicLong nextRequestId = new AtomicLong(new SecureRandom().nextLong());
@@ -38,9 +39,11 @@ final class BlockFetcher {
     this.endpoint = endpoint;
     this.channel = channel;
     this.answerTimeoutMillis = answerTimeoutMillis;
+    this.downloader = new BlockDownloader(domain, receivePool, endpoint);
   }
 
-  CompletableFuture<List<FetchedBlock>> fetch(byte[] serverAddress, List<BlockRef> blocks) {
+  /** @param sinks where the blocks go (see {@link BlockSinks}); null: into memory */
+  CompletableFuture<List<FetchedBlock>> fetch(byte[] serverAddress, List<BlockRef> blocks, BlockSinks sinks) {
     long requestId = nextRequestId.getAndIncrement();
     long server;
     try {
@@ -63,7 +66,7 @@ final class BlockFetcher {
             ? new TimeoutException("no answer from fabric peer within " + answerTimeoutMillis + " ms") : error;
         return CompletableFuture.<List<FetchedBlock>>failedFuture(cause);
       }
-      return read(server, blocks, a);
+      return read(server, blocks, a, sinks);
     }).thenCompose(f -> f);
   }
 
@@ -74,13 +77,16 @@ final class BlockFetcher {
     }
   }
 
-  private CompletableFuture<List<FetchedBlock>> read(long server, List<BlockRef> blocks, Message.FetchAnswer answer) {
-    List<BlockLocation> locations = answer.locations();
-    if (locations.size() != blocks.size()) {
+  private CompletableFuture<List<FetchedBlock>> read(long server, List<BlockRef> blocks, Message.FetchAnswer answer,
+      BlockSinks sinks) {
+    if (answer.locations().size() != blocks.size()) {
       done(server, answer.requestId());
       return CompletableFuture.failedFuture(new IllegalStateException(
-          "fabric peer answered " + locations.size() + " locations for " + blocks.size() + " blocks"));
+          "fabric peer answered " + answer.locations().size() + " locations for " + blocks.size() + " blocks"));
     }
+    // Blocks bound for sinks, or too large for memory, are kept out of the in-memory batch (BlockDownloader).
+    BlockDownloader.Split split = BlockDownloader.split(blocks, answer.locations(), sinks);
+    List<BlockLocation> locations = split.inMemory();
     long total = 0;
     int readable = 0;
     for (BlockLocation l : locations) {
@@ -97,7 +103,7 @@ final class BlockFetcher {
       return CompletableFuture.failedFuture(e);
     }
     List<FetchedBlock> fetched = new ArrayList<>(blocks.size());
-    List<CompletableFuture<Long>> reads = new ArrayList<>(readable);
+    List<CompletableFuture<?>> reads = new ArrayList<>(readable);
     long offset = 0;
     for (int i = 0; i < blocks.size(); i++) {
       BlockLocation l = locations.get(i);
@@ -109,13 +115,14 @@ final class BlockFetcher {
         offset += l.length();
       }
     }
+    reads.add(downloader.download(server, blocks, answer.locations(), split, sinks));
     return CompletableFuture.allOf(reads.toArray(new CompletableFuture<?>[0])).handle((v, error) -> {
       done(server, answer.requestId());
       if (error != null) {
         fetched.forEach(FetchedBlock::release);
         throw new CompletionException(error);
       }
-      return fetched;
+      return BlockDownloader.merge(fetched, blocks, answer.locations(), split);
     });
   }
 
@@ -127,5 +134,6 @@ final class BlockFetcher {
   void close() {
     IllegalStateException closed = new IllegalStateException("fabric transport closed");
     awaiting.values().forEach(f -> f.completeExceptionally(closed));
+    downloader.close();
   }
 }
