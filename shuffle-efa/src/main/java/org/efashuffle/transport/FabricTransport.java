@@ -96,13 +96,14 @@ public final class FabricTransport implements AutoCloseable {
   /**
    * As {@link #fetch(byte[], List)}, but every served block of non-zero length is read, in
    * bounded pieces, into the sink {@code sinks} opens for it (a block of any size; see
-   * {@link BlockSinks}); those blocks come back {@link FetchedBlock#inSink()}.
+   * {@link BlockSinks}); those blocks come back {@link FetchedBlock#inSink()}. Null sinks: as
+   * {@link #fetch(byte[], List)}.
    */
   public CompletableFuture<List<FetchedBlock>> fetch(byte[] serverAddress, List<BlockRef> blocks, BlockSinks sinks) {
     if (blocks.size() > maxBlocksPerFetch()) {
       throw new IllegalArgumentException(blocks.size() + " blocks in one fetch; at most " + maxBlocksPerFetch());
     }
-    return fetcher.fetch(serverAddress, blocks, java.util.Objects.requireNonNull(sinks, "sinks"));
+    return fetcher.fetch(serverAddress, blocks, sinks);
   }
 
   public int maxBlocksPerFetch() {
