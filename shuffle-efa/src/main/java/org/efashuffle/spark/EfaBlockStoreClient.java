@@ -46,6 +46,7 @@ final class EfaBlockStoreClient extends BlockStoreClient {
   private final boolean warnUnreachable;
   private final java.util.Set<String> warnedPeers = java.util.concurrent.ConcurrentHashMap.newKeySet();
   private final TransportMetrics metrics = TransportMetrics.get();
+  private final CorruptFabricBlocks corruptForTests = CorruptFabricBlocks.fromSparkConf(); // null: off (the default)
 
   /**
    * @param fabric null when this executor has no fabric (everything goes to {@code netty})
@@ -129,7 +130,8 @@ final class EfaBlockStoreClient extends BlockStoreClient {
       metrics.fabricBlocks.incrementAndGet();
       metrics.fabricBytes.addAndGet(block.length());
       try {
-        listener.onBlockFetchSuccess(ids[i], buffer); // the listener retains what it keeps
+        listener.onBlockFetchSuccess(ids[i], corruptForTests == null ? buffer
+            : corruptForTests.apply(execId, ids[i], buffer)); // the listener retains what it keeps
       } finally {
         buffer.release();
       }
