@@ -5,7 +5,13 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Paths;
+import java.util.List;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -54,5 +60,28 @@ class LockedMemoryLimitTest {
     assertFalse(LockedMemoryLimit.parseCapIpcLock("CapEff:\t0000000000000000\n"));
     LockedMemoryLimit here = LockedMemoryLimit.ofThisProcess();
     assertTrue(here.bytes() > 0, here.toString());
+  }
+
+  /**
+   * A real process under a 64 KiB limit without CAP_IPC_LOCK (prlimit and setpriv drop them for a
+   * child JVM): the check reads both and refuses efa, not tcp. What it cannot show here is efa's
+   * registration failing past the limit (no EFA device).
+   */
+  @Test
+  void aChildJvmUnderALowLimitWithoutTheCapabilityIsRefusedEfa() throws Exception {
+    for (String tool : List.of("/usr/bin/prlimit", "/usr/bin/setpriv")) {
+      Assumptions.assumeTrue(Files.isExecutable(Paths.get(tool)), () -> "skipped: no " + tool);
+    }
+    Process child = new ProcessBuilder("/usr/bin/prlimit", "--memlock=" + SMALL + ":" + SMALL, "/usr/bin/setpriv",
+        "--inh-caps=-ipc_lock", "--bounding-set=-ipc_lock",
+        Paths.get(System.getProperty("java.home"), "bin", "java").toString(),
+        "-cp", System.getProperty("java.class.path"), LockedMemoryProbe.class.getName())
+        .redirectErrorStream(true).start();
+    String out = new String(child.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    assertTrue(child.waitFor(60, TimeUnit.SECONDS), "probe did not finish");
+    assertEquals(0, child.exitValue(), out);
+    assertTrue(out.contains("LIMIT " + SMALL + " CAP_IPC_LOCK false"), out);
+    assertTrue(out.contains("EFA the locked-memory limit (ulimit -l, RLIMIT_MEMLOCK) of this executor is " + SMALL), out);
+    assertTrue(out.contains("TCP null"), out);
   }
 }
