@@ -42,13 +42,16 @@ class FetchToDiskTest {
     }
   }
 
-  @ParameterizedTest(name = "{0}")
-  @CsvSource({"tcp;ofi_rxm, lo", "shm,"})
-  void requestsSparkWantsOnDiskAreReadOverTheFabricIntoFiles(String provider, String domain) throws Exception {
+  /** Map outputs pinned (the default budget), and not pinned (0: every served block staged from disk). */
+  @ParameterizedTest(name = "{0} mapOutputBytes={2}")
+  @CsvSource({"tcp;ofi_rxm, lo, 1g", "shm, , 1g", "tcp;ofi_rxm, lo, 0"})
+  void requestsSparkWantsOnDiskAreReadOverTheFabricIntoFiles(String provider, String domain, String mapOutputBytes)
+      throws Exception {
     SparkConf conf = conf("local-cluster[2,1,1024]")
         .set("spark.shuffle.manager", "org.efashuffle.spark.EfaShuffleManager")
         .set("spark.shuffle.efa.provider", provider)
         .set("spark.shuffle.efa.domain", domain == null ? "" : domain)
+        .set("spark.shuffle.efa.memory.mapOutputBytes", mapOutputBytes)
         .set("spark.network.maxRemoteBlockSizeFetchToMem", "1m");
     try (JavaSparkContext sc = new JavaSparkContext(conf)) {
       AtomicLong toDisk = new AtomicLong();
@@ -71,8 +74,8 @@ class FetchToDiskTest {
       assertEquals(0, total.nettyBytes(), total.toString());
       assertEquals(0, total.fallbacks(), total.toString());
       assertTrue(toDisk.get() > 0, "remote bytes read to disk: " + toDisk + " of " + remote);
-      System.out.printf("fetch-to-disk on %s: %d of %d remote bytes read into download files; %s%n", provider,
-          toDisk.get(), remote.get(), total);
+      System.out.printf("fetch-to-disk on %s, mapOutputBytes=%s: %d of %d remote bytes read into download files; %s%n",
+          provider, mapOutputBytes, toDisk.get(), remote.get(), total);
     }
   }
 }
