@@ -119,7 +119,7 @@ final class EfaExecutorRuntime implements AutoCloseable {
         .withAuthenticator(authenticator())
         .withReceivePoolBytes(EfaShuffleConfig.RECEIVE_BYTES.get(settings))
         .withRequestTimeout(Duration.ofMillis(EfaShuffleConfig.REQUEST_TIMEOUT_MILLIS.get(settings)));
-    RuntimeException last = null;
+    String last = null; // why the last provider tried did not open
     List<String> providers = EfaShuffleConfig.PROVIDER.get(settings);
     LockedMemoryLimit lockedMemory = LockedMemoryLimit.ofThisProcess();
     String memlockRefusal = null;
@@ -128,7 +128,7 @@ final class EfaExecutorRuntime implements AutoCloseable {
       String tooLittleLocked = lockedMemory.refusal(provider, settings);
       if (tooLittleLocked != null) {
         memlockRefusal = tooLittleLocked;
-        last = new IllegalStateException(tooLittleLocked);
+        last = tooLittleLocked;
         continue;
       }
       try {
@@ -144,12 +144,11 @@ final class EfaExecutorRuntime implements AutoCloseable {
           served[0].close();
           served[0] = null;
         }
-        last = e;
+        last = String.valueOf(e);
       }
     }
     LOG.warn("efa-shuffle: no fabric provider of {} opened ({}), every shuffle read goes over Netty: {}{}",
-        providers, EfaShuffleConfig.PROVIDER.key(), String.valueOf(last),
-        memlockRefusal != null ? "" : memlockHint(staging));
+        providers, EfaShuffleConfig.PROVIDER.key(), last, memlockRefusal != null ? "" : memlockHint(staging));
     return null;
   }
 
