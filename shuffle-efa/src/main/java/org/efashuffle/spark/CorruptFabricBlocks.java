@@ -25,7 +25,7 @@ final class CorruptFabricBlocks {
   private static final byte BIT = 0x10;
   private final Set<String> corrupted = ConcurrentHashMap.newKeySet();
 
-  private CorruptFabricBlocks() {}
+  CorruptFabricBlocks() {}
 
   /** The fault as this executor's SparkConf sets it; null when off (the default). */
   static CorruptFabricBlocks fromSparkConf() {
