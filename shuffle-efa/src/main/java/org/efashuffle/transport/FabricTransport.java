@@ -87,10 +87,7 @@ public final class FabricTransport implements AutoCloseable {
    * caller's to release. At most {@link #maxBlocksPerFetch()} blocks per call.
    */
   public CompletableFuture<List<FetchedBlock>> fetch(byte[] serverAddress, List<BlockRef> blocks) {
-    if (blocks.size() > maxBlocksPerFetch()) {
-      throw new IllegalArgumentException(blocks.size() + " blocks in one fetch; at most " + maxBlocksPerFetch());
-    }
-    return fetcher.fetch(serverAddress, blocks, null);
+    return fetch(serverAddress, blocks, null);
   }
 
   /**
