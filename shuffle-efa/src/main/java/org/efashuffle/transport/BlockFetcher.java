@@ -32,6 +32,7 @@ final class BlockFetcher {
   private final ControlChannel channel;
   private final long answerTimeoutMillis;
   private final Executor registrar;
+  private final BlockDownloader downloader;
   private final Map<Long, CompletableFuture<Message.FetchAnswer>> awaiting = new ConcurrentHashMap<>();
   // Request ids need only be unique per server; a random start keeps two executors' ids apart.
   private final AtomicLong nextRequestId = new AtomicLong(new SecureRandom().nextLong());
@@ -45,9 +46,11 @@ final class BlockFetcher {
     this.endpoint = endpoint;
     this.channel = channel;
     this.answerTimeoutMillis = answerTimeoutMillis;
+    this.downloader = new BlockDownloader(domain, receivePool, endpoint);
   }
 
-  CompletableFuture<List<FetchedBlock>> fetch(byte[] serverAddress, List<BlockRef> blocks) {
+  /** @param sinks where the blocks go (see {@link BlockSinks}); null: into memory */
+  CompletableFuture<List<FetchedBlock>> fetch(byte[] serverAddress, List<BlockRef> blocks, BlockSinks sinks) {
     long requestId = nextRequestId.getAndIncrement();
     long server;
     try {
@@ -70,7 +73,7 @@ final class BlockFetcher {
             ? new TimeoutException("no answer from fabric peer within " + answerTimeoutMillis + " ms") : error;
         return CompletableFuture.<List<FetchedBlock>>failedFuture(cause);
       }
-      return read(server, blocks, a);
+      return read(server, blocks, a, sinks);
     }).thenCompose(f -> f);
   }
 
@@ -81,14 +84,35 @@ final class BlockFetcher {
     }
   }
 
+  /** The result of reading an answer's blocks, and when no read of them can still touch memory. */
+  private record Reads(CompletableFuture<List<FetchedBlock>> result, CompletableFuture<?> settled) {}
+
   /** Called on the progress thread, with the peer's answer. */
-  private CompletableFuture<List<FetchedBlock>> read(long server, List<BlockRef> blocks, Message.FetchAnswer answer) {
-    List<BlockLocation> locations = answer.locations();
-    if (locations.size() != blocks.size()) {
+  private CompletableFuture<List<FetchedBlock>> read(long server, List<BlockRef> blocks, Message.FetchAnswer answer,
+      BlockSinks sinks) {
+    if (answer.locations().size() != blocks.size()) {
       done(server, answer.requestId());
       return CompletableFuture.failedFuture(new IllegalStateException(
-          "fabric peer answered " + locations.size() + " locations for " + blocks.size() + " blocks"));
+          "fabric peer answered " + answer.locations().size() + " locations for " + blocks.size() + " blocks"));
     }
+    // Blocks bound for sinks, or too large for memory, are kept out of the in-memory batch (BlockDownloader).
+    BlockDownloader.Split split = BlockDownloader.split(blocks, answer.locations(), sinks);
+    Reads inMemory = readIntoMemory(server, blocks, split.inMemory());
+    CompletableFuture<Void> downloaded = downloader.download(server, blocks, answer.locations(), split, sinks);
+    // The server may reuse the blocks' memory once no read of ours can still touch it.
+    CompletableFuture.allOf(inMemory.settled(), downloaded.exceptionally(e -> null))
+        .whenComplete((v, e) -> done(server, answer.requestId()));
+    return CompletableFuture.allOf(inMemory.result(), downloaded).handle((v, error) -> {
+      if (error != null) {
+        inMemory.result().thenAccept(fetched -> fetched.forEach(FetchedBlock::release));
+        throw error instanceof CompletionException c ? c : new CompletionException(error);
+      }
+      return BlockDownloader.merge(inMemory.result().join(), blocks, answer.locations(), split);
+    });
+  }
+
+  /** Reads the blocks of {@code locations} that are served and not empty into one batch. */
+  private Reads readIntoMemory(long server, List<BlockRef> blocks, List<BlockLocation> locations) {
     long total = 0;
     int readable = 0;
     for (BlockLocation l : locations) {
@@ -98,34 +122,30 @@ final class BlockFetcher {
       }
     }
     if (readable == 0) {
-      done(server, answer.requestId());
       List<FetchedBlock> fetched = new ArrayList<>(blocks.size());
       for (int i = 0; i < blocks.size(); i++) {
         fetched.add(new FetchedBlock(blocks.get(i), locations.get(i).status(), null, 0, locations.get(i).length()));
       }
-      return CompletableFuture.completedFuture(fetched);
+      return new Reads(CompletableFuture.completedFuture(fetched), CompletableFuture.completedFuture(null));
     }
     // One reference per block read, and one for the fetch (see ReceivedBatch).
     int references = readable + 1;
     PinnedPool.Piece piece = receivePool.allocateRegistered(total);
     if (piece != null) {
-      return readInto(ReceivedBatch.pooled(receivePool, piece, references), server, blocks, answer);
+      return readInto(ReceivedBatch.pooled(receivePool, piece, references), server, blocks, locations);
     }
     // The pool must grow, or this fetch needs memory of its own: a registration, off the progress thread.
     long size = total;
+    CompletableFuture<Reads> reads;
     try {
-      return CompletableFuture.supplyAsync(() -> ReceivedBatch.take(receivePool, domain, size, references), registrar)
-          .handle((batch, error) -> {
-            if (error != null) {
-              done(server, answer.requestId());
-              return CompletableFuture.<List<FetchedBlock>>failedFuture(error);
-            }
-            return readInto(batch, server, blocks, answer);
-          }).thenCompose(f -> f);
+      reads = CompletableFuture.supplyAsync(() -> ReceivedBatch.take(receivePool, domain, size, references), registrar)
+          .thenApply(batch -> readInto(batch, server, blocks, locations));
     } catch (RejectedExecutionException e) {
-      done(server, answer.requestId());
-      return CompletableFuture.failedFuture(new IllegalStateException("fabric transport closed", e));
+      reads = CompletableFuture.failedFuture(new IllegalStateException("fabric transport closed", e));
     }
+    return new Reads(reads.thenCompose(Reads::result),
+        reads.handle((r, error) -> r == null ? CompletableFuture.completedFuture(null) : r.settled())
+            .thenCompose(f -> f));
   }
 
   private static boolean readable(BlockLocation l) {
@@ -134,13 +154,11 @@ final class BlockFetcher {
 
   /**
    * Reads every readable block into {@code batch}. The blocks' references go to the caller with
-   * the result (or are released here when the fetch fails); the fetch's own reference is released,
-   * and the server told it is done, once every read has settled: only then is no fi_read still
-   * writing into the batch or reading the server's memory.
+   * the result (or are released here when the fetch fails); the fetch's own reference is released
+   * once every read has settled: only then is no fi_read still writing into the batch or reading
+   * the server's memory.
    */
-  private CompletableFuture<List<FetchedBlock>> readInto(ReceivedBatch batch, long server, List<BlockRef> blocks,
-      Message.FetchAnswer answer) {
-    List<BlockLocation> locations = answer.locations();
+  private Reads readInto(ReceivedBatch batch, long server, List<BlockRef> blocks, List<BlockLocation> locations) {
     List<FetchedBlock> fetched = new ArrayList<>(blocks.size());
     List<CompletableFuture<Long>> reads = new ArrayList<>();
     List<CompletableFuture<Void>> settled = new ArrayList<>();
@@ -164,17 +182,17 @@ final class BlockFetcher {
       }
       offset += l.length();
     }
-    CompletableFuture.allOf(settled.toArray(new CompletableFuture<?>[0])).whenComplete((v, error) -> {
-      done(server, answer.requestId());
-      release(batch);
-    });
-    return CompletableFuture.allOf(reads.toArray(new CompletableFuture<?>[0])).handle((v, error) -> {
-      if (error != null) {
-        fetched.forEach(FetchedBlock::release);
-        throw error instanceof CompletionException c ? c : new CompletionException(error);
-      }
-      return fetched;
-    });
+    CompletableFuture<Void> allSettled = CompletableFuture.allOf(settled.toArray(new CompletableFuture<?>[0]))
+        .whenComplete((v, error) -> release(batch));
+    CompletableFuture<List<FetchedBlock>> result = CompletableFuture.allOf(reads.toArray(new CompletableFuture<?>[0]))
+        .handle((v, error) -> {
+          if (error != null) {
+            fetched.forEach(FetchedBlock::release);
+            throw error instanceof CompletionException c ? c : new CompletionException(error);
+          }
+          return fetched;
+        });
+    return new Reads(result, allSettled);
   }
 
   /**
@@ -201,5 +219,6 @@ final class BlockFetcher {
   void close() {
     IllegalStateException closed = new IllegalStateException("fabric transport closed");
     awaiting.values().forEach(f -> f.completeExceptionally(closed));
+    downloader.close();
   }
 }

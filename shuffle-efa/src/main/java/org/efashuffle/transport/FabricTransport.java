@@ -102,6 +102,16 @@ public final class FabricTransport implements AutoCloseable {
    * caller's to release. At most {@link #maxBlocksPerFetch()} blocks per call.
    */
   public CompletableFuture<List<FetchedBlock>> fetch(byte[] serverAddress, List<BlockRef> blocks) {
+    return fetch(serverAddress, blocks, null);
+  }
+
+  /**
+   * As {@link #fetch(byte[], List)}, but every served block of non-zero length is read, in
+   * bounded pieces, into the sink {@code sinks} opens for it (a block of any size; see
+   * {@link BlockSinks}); those blocks come back {@link FetchedBlock#inSink()}. Null sinks: as
+   * {@link #fetch(byte[], List)}.
+   */
+  public CompletableFuture<List<FetchedBlock>> fetch(byte[] serverAddress, List<BlockRef> blocks, BlockSinks sinks) {
     if (blocks.size() > maxBlocksPerFetch()) {
       throw new IllegalArgumentException(blocks.size() + " blocks in one fetch; at most " + maxBlocksPerFetch());
     }
@@ -109,7 +119,7 @@ public final class FabricTransport implements AutoCloseable {
       return CompletableFuture.failedFuture(new IllegalStateException("fabric transport closed"));
     }
     try {
-      return fetcher.fetch(serverAddress, blocks); // inserts the peer and sends the request: the endpoint must stay open
+      return fetcher.fetch(serverAddress, blocks, sinks); // inserts the peer and sends the request: the endpoint must stay open
     } finally {
       fetchCalls.exit();
     }
