@@ -34,7 +34,7 @@ final class MapOutputBlocks implements BlockSource, AutoCloseable {
 
   MapOutputBlocks(IndexShuffleBlockResolver resolver, FabricDomain domain, long stagingBytes, long mapOutputBytes) {
     this.resolver = resolver;
-    this.arena = new RegisteredArena(domain, stagingBytes);
+    this.arena = new RegisteredArena(domain, stagingBytes, RegisteredArena.Access.REMOTE_READ);
     this.pinned = new PinnedMapOutputs(PinnedPool.shrinking(domain, mapOutputBytes, Math.min(SLAB_BYTES, mapOutputBytes)),
         metrics);
   }

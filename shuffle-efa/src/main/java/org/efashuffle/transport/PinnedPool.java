@@ -34,27 +34,32 @@ public final class PinnedPool implements AutoCloseable {
   private final long budget;
   private final long slabSize;
   private final boolean shrinking;
+  private final RegisteredArena.Access access;
   private final List<RegisteredArena> slabs = new ArrayList<>();
   /** Registered bytes plus those reserved for a slab being registered (gauges: read without the lock). */
   private final AtomicLong pinned = new AtomicLong();
   private final AtomicLong peakPinned = new AtomicLong();
   private boolean closed;
 
-  private PinnedPool(FabricDomain domain, long budget, long slabSize, boolean shrinking) {
+  private PinnedPool(FabricDomain domain, long budget, long slabSize, boolean shrinking, RegisteredArena.Access access) {
     this.domain = domain;
     this.budget = budget;
     this.slabSize = slabSize;
     this.shrinking = shrinking;
+    this.access = access;
   }
 
-  /** A pool that deregisters each slab as it empties. */
+  /** A pool that peers read from (map outputs) and that deregisters each slab as it empties. */
   public static PinnedPool shrinking(FabricDomain domain, long budget, long slabSize) {
-    return new PinnedPool(domain, budget, slabSize, true);
+    return new PinnedPool(domain, budget, slabSize, true, RegisteredArena.Access.REMOTE_READ);
   }
 
-  /** A pool that keeps its slabs registered until it closes. */
+  /**
+   * A pool that keeps its slabs registered until it closes, for memory that this process's reads
+   * land in (receive buffers): registered without remote read access.
+   */
   public static PinnedPool retaining(FabricDomain domain, long budget, long slabSize) {
-    return new PinnedPool(domain, budget, slabSize, false);
+    return new PinnedPool(domain, budget, slabSize, false, RegisteredArena.Access.LOCAL_ONLY);
   }
 
   /** Takes {@code size} bytes from the slabs registered already, never registering; null when none has room. */
@@ -88,7 +93,7 @@ public final class PinnedPool implements AutoCloseable {
     }
     RegisteredArena slab;
     try {
-      slab = new RegisteredArena(domain, newSlab);
+      slab = new RegisteredArena(domain, newSlab, access);
     } catch (RuntimeException e) {
       pinned.addAndGet(-newSlab);
       throw e;

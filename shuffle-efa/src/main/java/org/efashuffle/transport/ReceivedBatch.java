@@ -39,7 +39,7 @@ final class ReceivedBatch {
   static ReceivedBatch take(PinnedPool pool, FabricDomain domain, long size, int references) {
     PinnedPool.Piece piece = pool.allocate(size);
     return piece != null ? pooled(pool, piece, references)
-        : new ReceivedBatch(null, null, RegisteredArena.register(domain, size), references);
+        : new ReceivedBatch(null, null, RegisteredArena.register(domain, size, RegisteredArena.Access.LOCAL_ONLY), references);
   }
 
   /** Whether this batch is pool memory (else registered for this fetch alone). */

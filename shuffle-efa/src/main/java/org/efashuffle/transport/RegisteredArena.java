@@ -17,6 +17,13 @@ import org.efashuffle.fabric.RegisteredMemory;
 public final class RegisteredArena implements AutoCloseable {
   private static final long UNIT = 4096;
 
+  /** Who reads the memory: peers by fi_read (published blocks), or only this process (reads land in it). */
+  public enum Access {
+    REMOTE_READ,
+    /** Registered without FI_REMOTE_READ: a peer holding its key still cannot read it. */
+    LOCAL_ONLY
+  }
+
   /** Test seam: sees the thread of every registration this package makes. */
   static volatile Consumer<Thread> registrationWatcher = thread -> {};
 
@@ -24,8 +31,8 @@ public final class RegisteredArena implements AutoCloseable {
   private final TreeMap<Long, Long> free = new TreeMap<>(); // offset -> size
   private long used;
 
-  public RegisteredArena(FabricDomain domain, long size) {
-    this.memory = register(domain, size);
+  public RegisteredArena(FabricDomain domain, long size, Access access) {
+    this.memory = register(domain, size, access);
     free.put(0L, capacity());
   }
 
@@ -33,9 +40,10 @@ public final class RegisteredArena implements AutoCloseable {
    * Allocates and registers {@code size} bytes: on EFA an ibv_reg_mr, which pins pages and takes
    * a while, so never on a progress thread nor under a lock that one takes.
    */
-  static RegisteredMemory register(FabricDomain domain, long size) {
+  static RegisteredMemory register(FabricDomain domain, long size, Access access) {
     registrationWatcher.accept(Thread.currentThread());
-    return RegisteredMemory.allocate(domain, size);
+    return access == Access.LOCAL_ONLY ? RegisteredMemory.allocateLocal(domain, size)
+        : RegisteredMemory.allocate(domain, size);
   }
 
   /** Bytes handed out and not yet freed (never more than {@link #capacity()}). */
