@@ -117,8 +117,9 @@ final class CompletionQueue implements AutoCloseable {
 
   private int dispatch(long ret, PendingOperations pending, String call) {
     // EINTR: a signal reached the thread blocked in fi_cq_sread (the JVM's SIGCHLD when a child
-    // process exits, for one): nothing completed, read again.
-    if (ret == -Errno.EAGAIN || ret == -Errno.ETIMEDOUT || ret == -Errno.EINTR) {
+    // process exits, for one). ECANCELED: fi_cq_signal woke fi_cq_sread (efa from libfabric 2.5,
+    // sockets), where fi_cq(3) documents EAGAIN. Either way nothing completed: read again.
+    if (ret == -Errno.EAGAIN || ret == -Errno.ETIMEDOUT || ret == -Errno.EINTR || ret == -Errno.ECANCELED) {
       return 0;
     }
     if (ret == ERROR_READ) {

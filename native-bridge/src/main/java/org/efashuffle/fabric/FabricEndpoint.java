@@ -411,6 +411,16 @@ public final class FabricEndpoint implements AutoCloseable {
     return pending.acquire(piece);
   }
 
+  /** Test seam: whether the progress thread is idle (blocked in fi_cq_sread, or parked). */
+  boolean sleeping() {
+    return sleeping;
+  }
+
+  /** Whether an idle progress thread blocks in fi_cq_sread (the provider gave the queue a wait object). */
+  boolean blocksInCompletionQueue() {
+    return cq.waitable();
+  }
+
   /** Test seam: entries skipped because their context was not a pending operation of ours. */
   long skippedCompletions() {
     return cq.skippedEntries();
