@@ -39,9 +39,10 @@ final class LibFabricShim {
 
     long efab_signal_handler(int signum);
 
-    int efab_list_providers(int version, @Out byte[] buf, long len);
+    int efab_list_entries(int version, String provider, @Out byte[] buf, long len);
 
-    int efab_domain_open(int version, String provider, String domainName, @Out LongLongByReference out);
+    int efab_domain_open(int version, String provider, String fabricName, String domainName,
+        @Out LongLongByReference out);
 
     int efab_domain_close(long domain);
 
