@@ -10,6 +10,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.LockSupport;
+import java.util.function.LongPredicate;
 import jnr.ffi.byref.LongLongByReference;
 
 /**
@@ -61,7 +62,7 @@ public final class FabricEndpoint implements AutoCloseable {
   private final long av;
   private final long ep;
   private final PendingOperations pending;
-  private final ConcurrentLinkedQueue<Piece> backlog = new ConcurrentLinkedQueue<>();
+  private final PostBacklog backlog = new PostBacklog();
   private final AtomicLong posts = new AtomicLong();
   /** Reads and sends whose future has not completed: work the progress thread waits for. */
   private final AtomicInteger timedInFlight = new AtomicInteger();
@@ -72,6 +73,7 @@ public final class FabricEndpoint implements AutoCloseable {
   private final byte[] address;
   private final Thread progress;
   private volatile boolean sleeping;
+  private volatile LongPredicate backOff;
   /** Set when close() begins or the progress thread has died: nothing more is posted. */
   private volatile boolean closing;
 
@@ -197,7 +199,7 @@ public final class FabricEndpoint implements AutoCloseable {
       long n = Math.min(pieceSize, length - done);
       long buf = local.address() + localOffset + done;
       long raddr = remoteAddress + done;
-      submit(new Piece(op, local) {
+      submit(new Piece(op, local, peer) {
         @Override
         long post(LibFabricShim.Api s, long context) {
           return s.efab_read(ep, buf, n, local.descriptor(), peer, raddr, key, context);
@@ -223,7 +225,7 @@ public final class FabricEndpoint implements AutoCloseable {
     checkMessageLength(length);
     Operation op = timed(new Operation("send of " + length + " bytes to peer " + peer, 1, deadline(), true));
     long buf = local.address() + offset;
-    submit(new Piece(op, local) {
+    submit(new Piece(op, local, peer) {
       @Override
       long post(LibFabricShim.Api s, long context) {
         return s.efab_send(ep, buf, length, local.descriptor(), peer, context);
@@ -251,7 +253,7 @@ public final class FabricEndpoint implements AutoCloseable {
     checkMessageLength(length);
     Operation op = new Operation("receive into " + length + " bytes", 1, 0, false);
     long buf = local.address() + offset;
-    submit(new Piece(op, local) {
+    submit(new Piece(op, local, Piece.ANY_SOURCE) {
       @Override
       long post(LibFabricShim.Api s, long context) {
         return s.efab_recv(ep, buf, length, local.descriptor(), context);
@@ -288,10 +290,10 @@ public final class FabricEndpoint implements AutoCloseable {
       piece.operation.fail(closedCause());
       return;
     }
-    if (!backlog.isEmpty() || !tryPost(piece)) {
+    if (backlog.isWaiting(piece.destination) || tryPost(piece) != PostBacklog.Outcome.DONE) {
       backlog.add(piece);
       if (closing || uses.isClosed()) {
-        failBacklog(closedCause()); // close (or the progress thread's end) may have drained the backlog before the add
+        backlog.failAll(closedCause()); // close (or the progress thread's end) may have drained the backlog before the add
       }
     } else if (failure.isDone()) {
       pending.failAll(closedCause()); // posted as the progress thread died: nothing would complete it
@@ -315,19 +317,21 @@ public final class FabricEndpoint implements AutoCloseable {
   }
 
   /**
-   * Posts a piece; false when libfabric (or our context table) is full and it must wait. The post
+   * Posts a piece: DONE when posted or failed for good, AGAIN when libfabric answered -FI_EAGAIN
+   * (its destination in back-off, or the provider's queue full), FULL when every context slot
+   * is taken. The post
    * runs inside the use counts of this endpoint and of the piece's region, so a close waits for
    * it; a piece whose endpoint or region is closed fails instead. Operations are failed outside
    * the use counts (their callbacks may close the endpoint).
    */
-  private boolean tryPost(Piece piece) {
+  private PostBacklog.Outcome tryPost(Piece piece) {
     if (!piece.operation.beginPost()) {
-      return true; // failed already (another piece's error or a timeout): nothing to post
+      return PostBacklog.Outcome.DONE; // failed already (another piece's error or a timeout): nothing to post
     }
     long context = pending.acquire(piece);
     if (context == 0) {
       piece.operation.endPost();
-      return false;
+      return PostBacklog.Outcome.FULL;
     }
     RuntimeException refused = null;
     long ret = 0;
@@ -339,7 +343,8 @@ public final class FabricEndpoint implements AutoCloseable {
           refused = piece.region.uses().closedException();
         } else {
           try {
-            ret = piece.post(shim, context);
+            LongPredicate held = backOff;
+            ret = held != null && held.test(piece.destination) ? -Errno.EAGAIN : piece.post(shim, context);
           } finally {
             piece.region.uses().exit();
           }
@@ -349,20 +354,20 @@ public final class FabricEndpoint implements AutoCloseable {
       }
     }
     if (refused == null && ret == 0) {
-      return true;
+      return PostBacklog.Outcome.DONE;
     }
     pending.release(context);
     piece.operation.endPost();
     if (refused != null) {
       piece.operation.fail(refused);
-      return true;
+      return PostBacklog.Outcome.DONE;
     }
     if (ret == -Errno.EAGAIN) {
-      return false;
+      return PostBacklog.Outcome.AGAIN;
     }
     piece.operation.fail(new FabricException(piece.call(), (int) -ret,
         piece.operation.name + ": " + Fabric.strerror((int) -ret)));
-    return true;
+    return PostBacklog.Outcome.DONE;
   }
 
   private void wake() {
@@ -404,6 +409,15 @@ public final class FabricEndpoint implements AutoCloseable {
         uses.exit();
       }
     }
+  }
+
+  /**
+   * Test seam: posts to a destination for which {@code inBackOff} holds get -FI_EAGAIN without
+   * reaching libfabric, as the efa provider answers while that peer is in RNR back-off.
+   */
+  void backOff(LongPredicate inBackOff) {
+    backOff = inBackOff;
+    LockSupport.unpark(progress);
   }
 
   /** Test seam: takes a context slot for {@code piece} as a post would, without posting anything. */
@@ -452,7 +466,7 @@ public final class FabricEndpoint implements AutoCloseable {
         }
         if (now - nextExpiry > 0) {
           pending.expire(now);
-          expireBacklog(now);
+          backlog.expire(now);
           nextExpiry = now + EXPIRY_CHECK_NANOS;
         }
         if (now - lastActivity < spinNanos) {
@@ -489,37 +503,12 @@ public final class FabricEndpoint implements AutoCloseable {
       failure.complete(t);
       LOG.log(System.Logger.Level.ERROR, "fabric endpoint on " + domain + " stopped: its progress thread died", t);
       pending.failAll(dead);
-      failBacklog(dead);
+      backlog.failAll(dead);
     }
   }
 
   private int retryBacklog() {
-    int posted = 0;
-    Piece piece;
-    while ((piece = backlog.peek()) != null) {
-      if (!tryPost(piece)) {
-        break;
-      }
-      backlog.poll();
-      posted++;
-    }
-    return posted;
-  }
-
-  private void expireBacklog(long now) {
-    for (Piece piece : backlog) {
-      if (piece.operation.expired(now)) {
-        piece.operation.fail(new FabricException(piece.call(), Errno.ETIMEDOUT,
-            piece.operation.name + ": not posted before the operation timeout"));
-      }
-    }
-  }
-
-  private void failBacklog(RuntimeException cause) {
-    Piece piece;
-    while ((piece = backlog.poll()) != null) {
-      piece.operation.fail(cause);
-    }
+    return backlog.isEmpty() ? 0 : backlog.retry(this::tryPost);
   }
 
   /**
@@ -565,7 +554,7 @@ public final class FabricEndpoint implements AutoCloseable {
       cq.close();
     } finally {
       pending.releaseAll(cause); // the endpoint is closed: libfabric holds none of their memory now
-      failBacklog(cause);
+      backlog.failAll(cause);
       pending.close();
       if (interrupted) {
         Thread.currentThread().interrupt();

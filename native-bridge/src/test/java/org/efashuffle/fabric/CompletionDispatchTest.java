@@ -32,7 +32,7 @@ class CompletionDispatchTest {
 
   /** A piece the test holds a context for without posting it; its completion length is {@code length}. */
   private static Piece heldPiece(Operation op, MemoryRegion region, LongUnaryOperator length) {
-    return new Piece(op, region) {
+    return new Piece(op, region, Piece.ANY_SOURCE) {
       @Override
       long post(LibFabricShim.Api shim, long context) {
         throw new AssertionError("never posted");
