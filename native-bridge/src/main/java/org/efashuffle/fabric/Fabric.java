@@ -130,16 +130,17 @@ public final class Fabric {
         s.efab_open_objects(LibFabricShim.EFAB_AV),
         s.efab_open_objects(LibFabricShim.EFAB_EP),
         s.efab_open_objects(LibFabricShim.EFAB_MR),
-        s.efab_open_objects(LibFabricShim.EFAB_MEMORY));
+        s.efab_open_objects(LibFabricShim.EFAB_MEMORY),
+        s.efab_open_objects(LibFabricShim.EFAB_EQ));
   }
 
   /** Counts of open native objects; {@link #isZero()} after everything was closed. */
   public record OpenObjects(
       long domains, long completionQueues, long addressVectors, long endpoints,
-      long registrations, long memoryBlocks) {
+      long registrations, long memoryBlocks, long eventQueues) {
     public boolean isZero() {
       return domains == 0 && completionQueues == 0 && addressVectors == 0 && endpoints == 0
-          && registrations == 0 && memoryBlocks == 0;
+          && registrations == 0 && memoryBlocks == 0 && eventQueues == 0;
     }
   }
 

@@ -4,7 +4,9 @@ import java.lang.management.ManagementFactory;
 import java.lang.management.ThreadMXBean;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -54,13 +56,18 @@ public final class FabricEndpoint implements AutoCloseable {
   static final long RECENT_ACTIVITY_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
   private static final AtomicInteger THREADS = new AtomicInteger();
   private static final ThreadMXBean THREAD_CPU = ManagementFactory.getThreadMXBean();
+  /** Providers whose endpoints were found to take no event queue (logged once each). */
+  private static final Set<String> NO_EVENT_QUEUE = ConcurrentHashMap.newKeySet();
 
   private final FabricDomain domain;
   private final EndpointConfig config;
   private final LibFabricShim.Api shim;
   private final CompletionQueue cq;
   private final long av;
+  /** Null where the provider gives the endpoint none. */
+  private final EventQueue eq;
   private final long ep;
+  private final ReadEmulation readEmulation;
   private final PendingOperations pending;
   private final PostBacklog backlog = new PostBacklog();
   private final AtomicLong posts = new AtomicLong();
@@ -78,17 +85,19 @@ public final class FabricEndpoint implements AutoCloseable {
   private volatile boolean closing;
 
   private FabricEndpoint(FabricDomain domain, EndpointConfig config, CompletionQueue cq, long av,
-      long ep, PendingOperations pending) {
+      EventQueue eq, long ep, PendingOperations pending) {
     this.domain = domain;
     this.config = config;
     this.shim = Fabric.shim();
     this.cq = cq;
     this.av = av;
+    this.eq = eq;
     this.ep = ep;
     this.pending = pending;
     this.uses = new UseCount(() -> "endpoint on " + domain);
     this.pieceSize = Math.min(Math.min(MAX_PIECE, config.maxReadPiece()), domain.maxMessageSize());
     this.address = readAddress();
+    this.readEmulation = ReadEmulation.ask(domain.provider(), shim, ep);
     this.progress = new Thread(this::progressLoop,
         "efa-fabric-progress-" + domain.provider() + "-" + THREADS.incrementAndGet());
     this.progress.setDaemon(true);
@@ -100,14 +109,31 @@ public final class FabricEndpoint implements AutoCloseable {
     PendingOperations pending = new PendingOperations(config.maxInFlight());
     CompletionQueue cq = null;
     long av = 0;
+    EventQueue eq = null;
+    long ep = 0;
     try {
       cq = CompletionQueue.open(domain, config.completionQueueSize());
       LongLongByReference out = new LongLongByReference();
       Fabric.check(shim.efab_av_open(domain.handle(), config.addressVectorSize(), out), "fi_av_open");
       av = out.longValue();
-      Fabric.check(shim.efab_ep_open(domain.handle(), cq.handle(), av, out), "fi_endpoint on " + domain);
-      return new FabricEndpoint(domain, config, cq, av, out.longValue(), pending);
+      eq = openEventQueue(domain);
+      int[] eqBound = new int[1];
+      Fabric.check(shim.efab_ep_open(domain.handle(), cq.handle(), av, eq == null ? 0 : eq.handle(), out, eqBound),
+          "fi_endpoint on " + domain);
+      ep = out.longValue();
+      if (eq != null && eqBound[0] != 0) {
+        noEventQueue(domain, "fi_ep_bind", eqBound[0]);
+        eq.close();
+        eq = null;
+      }
+      return new FabricEndpoint(domain, config, cq, av, eq, ep, pending);
     } catch (RuntimeException e) {
+      if (ep != 0) {
+        shim.efab_ep_close(ep);
+      }
+      if (eq != null) {
+        eq.close();
+      }
       if (av != 0) {
         shim.efab_av_close(av);
       }
@@ -116,6 +142,24 @@ public final class FabricEndpoint implements AutoCloseable {
       }
       pending.close();
       throw e;
+    }
+  }
+
+  /** An event queue for a new endpoint, or null where the provider has none (logged once per provider). */
+  private static EventQueue openEventQueue(FabricDomain domain) {
+    try {
+      return EventQueue.open(domain);
+    } catch (FabricException e) {
+      noEventQueue(domain, "fi_eq_open", -e.errno());
+      return null;
+    }
+  }
+
+  private static void noEventQueue(FabricDomain domain, String call, int ret) {
+    if (NO_EVENT_QUEUE.add(domain.provider())) {
+      LOG.log(System.Logger.Level.WARNING, "provider " + domain.provider() + " gives its endpoints no event queue ("
+          + call + ": " + Fabric.strerror(ret) + "): they go on without, and errors of the provider's internal "
+          + "operations go unreported");
     }
   }
 
@@ -133,6 +177,31 @@ public final class FabricEndpoint implements AutoCloseable {
   /** This endpoint's address, as peers pass it to {@link #insertPeer}. */
   public byte[] address() {
     return address.clone();
+  }
+
+  /** Whether an event queue is bound (the provider's internal errors are reported and drained, not abort()ed). */
+  public boolean eventQueueBound() {
+    return eq != null;
+  }
+
+  /** Whether reads run on the device or are emulated (efa), or {@link ReadEmulation#NOT_APPLICABLE}. */
+  public ReadEmulation readEmulation() {
+    return readEmulation;
+  }
+
+  /**
+   * What the executor's start line shows: provider, fabric, domain, the libfabric loaded, reads
+   * and the event queue, e.g. {@code provider efa, fabric efa, domain rdmap16s27-rdm, libfabric
+   * 2.3, reads on the device, event queue bound}.
+   */
+  public String describe() {
+    return "provider " + domain.provider() + ", fabric " + domain.fabricName() + ", domain " + domain.name()
+        + ", libfabric " + Fabric.runtimeVersion() + ", " + readEmulation + ", "
+        + (eq != null ? "event queue bound" : "no event queue");
+  }
+
+  long handle() {
+    return ep;
   }
 
   /**
@@ -420,6 +489,21 @@ public final class FabricEndpoint implements AutoCloseable {
     LockSupport.unpark(progress);
   }
 
+  /** Test seam: the provider writes an error entry into the endpoint's event queue (which must be bound). */
+  void injectEventError(int err, int providerErrno) {
+    uses.enter();
+    try {
+      eq.injectError(err, providerErrno);
+    } finally {
+      uses.exit();
+    }
+  }
+
+  /** Test seam: error entries read from the event queue so far. */
+  long eventErrors() {
+    return eq == null ? 0 : eq.errors();
+  }
+
   /** Test seam: takes a context slot for {@code piece} as a post would, without posting anything. */
   long holdContext(Piece piece) {
     return pending.acquire(piece);
@@ -467,6 +551,9 @@ public final class FabricEndpoint implements AutoCloseable {
         if (now - nextExpiry > 0) {
           pending.expire(now);
           backlog.expire(now);
+          if (eq != null) {
+            eq.drain(); // throws when an error leaves the endpoint unable to go on
+          }
           nextExpiry = now + EXPIRY_CHECK_NANOS;
         }
         if (now - lastActivity < spinNanos) {
@@ -550,6 +637,9 @@ public final class FabricEndpoint implements AutoCloseable {
     IllegalStateException cause = uses.closedException();
     try {
       Fabric.check(shim.efab_ep_close(ep), "fi_close(ep)");
+      if (eq != null) {
+        eq.close();
+      }
       Fabric.check(shim.efab_av_close(av), "fi_close(av)");
       cq.close();
     } finally {

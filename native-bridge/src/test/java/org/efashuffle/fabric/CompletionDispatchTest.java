@@ -71,7 +71,7 @@ class CompletionDispatchTest {
   }
 
   /** Real bytes both ways: a message each way and a read, after the injected entries. */
-  private static void stillServes(ReadTarget target, FabricReadTest.Reader reader) throws Exception {
+  static void stillServes(ReadTarget target, FabricReadTest.Reader reader) throws Exception {
     long back = target.endpoint.insertPeer(reader.endpoint.address());
     FabricOperation received = target.endpoint.receive(target.regions.get(0), 0, 4096);
     Patterns.fill(reader.memory);
