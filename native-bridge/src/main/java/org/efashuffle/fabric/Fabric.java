@@ -110,7 +110,12 @@ public final class Fabric {
   /** What {@code provider} (null: every provider) offers under the shim's hints, in libfabric's order. */
   static List<Entry> entries(String provider) {
     byte[] buf = new byte[1 << 16];
-    check(shim().efab_list_entries(apiVersion(), provider, buf, buf.length), "fi_getinfo");
+    int ret;
+    while ((ret = shim().efab_list_entries(apiVersion(), provider, buf, buf.length)) == -Errno.ETOOSMALL
+        && buf.length < (1 << 24)) {
+      buf = new byte[buf.length * 4];
+    }
+    check(ret, "fi_getinfo");
     List<Entry> entries = new ArrayList<>();
     for (String line : cString(buf).split("\n")) {
       String[] fields = line.split("\t", -1);

@@ -16,15 +16,16 @@ import java.util.function.LongPredicate;
 import jnr.ffi.byref.LongLongByReference;
 
 /**
- * A reliable-datagram endpoint (FI_EP_RDM) with its completion queue, address vector and progress
- * thread. Operations are posted from any thread and return futures; the progress thread reads
+ * A reliable-datagram endpoint (FI_EP_RDM) with its completion queue, address vector, event queue
+ * (where the provider takes one) and progress thread. Operations are posted from any thread and return futures; the progress thread reads
  * completions and completes them, so callbacks on those futures run on the progress thread and
  * must not block. The progress thread also keeps the endpoint serving peers' reads (software
  * providers, and EFA's emulated reads, need the target to make progress). When idle it blocks in
  * {@code fi_cq_sread}; where the provider has no wait object it parks with a back-off growing to
  * {@link #MAX_BUSY_PARK_NANOS} while a read or send is in flight or the endpoint was active in the
  * last {@link #RECENT_ACTIVITY_NANOS}, else to 1 ms (posted receives wait for peers and are not
- * work in flight).
+ * work in flight). It drains the event queue every {@link #EXPIRY_CHECK_NANOS} and retries posts
+ * that wait in their destination's queue ({@link PostBacklog}) after completions.
  *
  * <p>Buffers: the caller owns every {@link MemoryRegion} passed in and must keep it registered
  * (and its memory mapped) until the operation has settled ({@link FabricOperation#settled()}).
