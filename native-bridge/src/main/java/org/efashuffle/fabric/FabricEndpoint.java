@@ -544,18 +544,18 @@ public final class FabricEndpoint implements AutoCloseable {
         long seenPosts = posts.get();
         int completed = cq.poll(pending) + dispatchInjected() + retryBacklog();
         long now = System.nanoTime();
-        if (completed > 0) {
-          lastActivity = now;
-          parkNanos = MIN_PARK_NANOS;
-          continue;
-        }
-        if (now - nextExpiry > 0) {
+        if (now - nextExpiry > 0) { // also under load: a busy endpoint still times out and hears errors
           pending.expire(now);
           backlog.expire(now);
           if (eq != null) {
             eq.drain(); // throws when an error leaves the endpoint unable to go on
           }
           nextExpiry = now + EXPIRY_CHECK_NANOS;
+        }
+        if (completed > 0) {
+          lastActivity = now;
+          parkNanos = MIN_PARK_NANOS;
+          continue;
         }
         if (now - lastActivity < spinNanos) {
           Thread.onSpinWait();
@@ -569,7 +569,9 @@ public final class FabricEndpoint implements AutoCloseable {
           continue;
         }
         if (cq.waitable()) {
-          completed = cq.await(pending, BLOCK_MILLIS);
+          // Posts waiting for a peer's back-off to end are retried within a millisecond, not
+          // only after the next completion.
+          completed = cq.await(pending, backlog.isEmpty() ? BLOCK_MILLIS : 1);
         } else {
           // No wait object: park. Posted receives alone are no reason to poll hard: they wait
           // for peers, who may send nothing for minutes.
