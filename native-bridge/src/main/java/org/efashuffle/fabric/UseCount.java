@@ -5,13 +5,14 @@ import java.util.concurrent.locks.LockSupport;
 import java.util.function.Supplier;
 
 /**
- * How many threads are inside a native call on one object's handle, and whether it is closed.
+ * How many threads are inside a use of one object (a native call on its handle, a copy into its
+ * memory), and whether it is closed.
  * Every native call on the handle runs between {@link #enter()} and {@link #exit()}; close marks
  * the object closed (later enters throw {@link IllegalStateException} naming it), waits until the
  * threads inside have left, and only then frees the handle. So a call racing a close becomes an
  * exception, never a call on freed native memory.
  */
-final class UseCount {
+public final class UseCount {
   /** The sign bit: set once closed; the low bits count the threads inside. */
   private static final int CLOSED = Integer.MIN_VALUE;
 
@@ -20,19 +21,19 @@ final class UseCount {
   private volatile Thread closer;
 
   /** {@code name} names the object in the exception (called only when one is thrown). */
-  UseCount(Supplier<String> name) {
+  public UseCount(Supplier<String> name) {
     this.name = name;
   }
 
   /** Enters a native call on the handle; throws IllegalStateException once the object is closed. */
-  void enter() {
+  public void enter() {
     if (!tryEnter()) {
       throw closedException();
     }
   }
 
   /** As {@link #enter()}, but answers false instead of throwing when closed. */
-  boolean tryEnter() {
+  public boolean tryEnter() {
     for (;;) {
       int s = state.get();
       if (s < 0) {
@@ -44,7 +45,7 @@ final class UseCount {
     }
   }
 
-  void exit() {
+  public void exit() {
     if (state.decrementAndGet() == CLOSED) {
       Thread waiting = closer;
       if (waiting != null) {
@@ -53,11 +54,11 @@ final class UseCount {
     }
   }
 
-  boolean isClosed() {
+  public boolean isClosed() {
     return state.get() < 0;
   }
 
-  IllegalStateException closedException() {
+  public IllegalStateException closedException() {
     return new IllegalStateException(name.get() + " is closed");
   }
 
@@ -66,7 +67,7 @@ final class UseCount {
    * the one caller that closed it (who then frees the handle), false when it was closed already.
    * Must not be called by a thread that is itself inside (it would wait for itself).
    */
-  boolean close() {
+  public boolean close() {
     int s;
     do {
       s = state.get();

@@ -46,6 +46,7 @@ final class EfaBlockStoreClient extends BlockStoreClient {
   private final boolean warnUnreachable;
   private final java.util.Set<String> warnedPeers = java.util.concurrent.ConcurrentHashMap.newKeySet();
   private final TransportMetrics metrics = TransportMetrics.get();
+  private final CorruptFabricBlocks corruptForTests = CorruptFabricBlocks.fromSparkConf(); // null: off (the default)
 
   /**
    * @param fabric null when this executor has no fabric (everything goes to {@code netty})
@@ -84,26 +85,30 @@ final class EfaBlockStoreClient extends BlockStoreClient {
     for (int from = 0; from < blockIds.length; from += chunk) {
       int to = Math.min(blockIds.length, from + chunk);
       String[] ids = Arrays.copyOfRange(blockIds, from, to);
+      DownloadFiles files = DownloadFiles.forRequest(downloadFileManager, netty); // null: into memory
       CompletableFuture<List<FetchedBlock>> fetch;
       try {
-        fetch = fabric.fetch(peer.get().fabricAddress(), refs.subList(from, to));
+        fetch = fabric.fetch(peer.get().fabricAddress(), refs.subList(from, to), files);
       } catch (RuntimeException e) {
         fetch = CompletableFuture.failedFuture(e);
       }
       fetch.whenComplete((blocks, error) -> {
         if (error != null) {
+          if (files != null) {
+            files.discard();
+          }
           LOG.warn("fabric fetch of {} blocks from executor {} failed; fetching them over Netty: {}",
               ids.length, execId, error.toString());
           fallback(host, port, execId, ids, listener, downloadFileManager);
           return;
         }
-        deliver(host, port, execId, ids, blocks, listener, downloadFileManager);
+        deliver(host, port, execId, ids, blocks, listener, downloadFileManager, files);
       });
     }
   }
 
   private void deliver(String host, int port, String execId, String[] ids, List<FetchedBlock> blocks,
-      BlockFetchingListener listener, DownloadFileManager downloadFileManager) {
+      BlockFetchingListener listener, DownloadFileManager downloadFileManager, DownloadFiles files) {
     List<String> notServed = new ArrayList<>();
     for (int i = 0; i < ids.length; i++) {
       FetchedBlock block = blocks.get(i);
@@ -112,11 +117,21 @@ final class EfaBlockStoreClient extends BlockStoreClient {
         notServed.add(ids[i]);
         continue;
       }
+      if (block.inSink()) { // read into a download file (Spark's fetch-to-disk)
+        if (files.deliver(ids[i], block, listener)) {
+          metrics.fabricBlocks.incrementAndGet();
+          metrics.fabricBytes.addAndGet(block.length());
+        } else {
+          notServed.add(ids[i]);
+        }
+        continue;
+      }
       FabricManagedBuffer buffer = new FabricManagedBuffer(block);
       metrics.fabricBlocks.incrementAndGet();
       metrics.fabricBytes.addAndGet(block.length());
       try {
-        listener.onBlockFetchSuccess(ids[i], buffer); // the listener retains what it keeps
+        listener.onBlockFetchSuccess(ids[i], corruptForTests == null ? buffer
+            : corruptForTests.apply(execId, ids[i], buffer)); // the listener retains what it keeps
       } finally {
         buffer.release();
       }

@@ -119,22 +119,36 @@ final class EfaExecutorRuntime implements AutoCloseable {
         .withAuthenticator(authenticator())
         .withReceivePoolBytes(EfaShuffleConfig.RECEIVE_BYTES.get(settings))
         .withRequestTimeout(Duration.ofMillis(EfaShuffleConfig.REQUEST_TIMEOUT_MILLIS.get(settings)));
-    RuntimeException last = null;
+    String last = null; // why the last provider tried did not open
     List<String> providers = EfaShuffleConfig.PROVIDER.get(settings);
+    LockedMemoryLimit lockedMemory = LockedMemoryLimit.ofThisProcess();
+    String memlockRefusal = null;
     for (String provider : providers) {
+      // A provider that pins pages is not opened under a locked-memory limit it would run into.
+      String tooLittleLocked = lockedMemory.refusal(provider, settings);
+      if (tooLittleLocked != null) {
+        memlockRefusal = tooLittleLocked;
+        last = tooLittleLocked;
+        continue;
+      }
       try {
-        return FabricTransport.open(provider, domain.isEmpty() ? null : domain, options,
+        FabricTransport opened = FabricTransport.open(provider, domain.isEmpty() ? null : domain, options,
             d -> served[0] = new MapOutputBlocks(resolver, d, staging, mapOutputs));
+        if (memlockRefusal != null) {
+          LOG.warn("efa-shuffle: an earlier provider of {} was not opened, using {}: {}", providers, provider,
+              memlockRefusal);
+        }
+        return opened;
       } catch (RuntimeException e) {
         if (served[0] != null) {
           served[0].close();
           served[0] = null;
         }
-        last = e;
+        last = String.valueOf(e);
       }
     }
     LOG.warn("efa-shuffle: no fabric provider of {} opened ({}), every shuffle read goes over Netty: {}{}",
-        providers, EfaShuffleConfig.PROVIDER.key(), String.valueOf(last), memlockHint(staging));
+        providers, EfaShuffleConfig.PROVIDER.key(), last, memlockRefusal != null ? "" : memlockHint(staging));
     return null;
   }
 

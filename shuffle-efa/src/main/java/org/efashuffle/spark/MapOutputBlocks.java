@@ -12,6 +12,7 @@ import org.efashuffle.fabric.FabricDomain;
 import org.efashuffle.transport.BlockSource;
 import org.efashuffle.transport.PinnedPool;
 import org.efashuffle.transport.RegisteredArena;
+import org.efashuffle.fabric.UseCount;
 
 /**
  * Serves this executor's map outputs to fabric readers: from registered memory where the output
@@ -28,6 +29,8 @@ final class MapOutputBlocks implements BlockSource, AutoCloseable {
   private final RegisteredArena arena;
   private final PinnedMapOutputs pinned;
   private final TransportMetrics metrics = TransportMetrics.get();
+  /** Stagings writing into the arena now: {@link #close()} waits for them before it frees the arena. */
+  private final UseCount staging = new UseCount(() -> "staging of map output blocks");
 
   MapOutputBlocks(IndexShuffleBlockResolver resolver, FabricDomain domain, long stagingBytes, long mapOutputBytes) {
     this.resolver = resolver;
@@ -51,7 +54,15 @@ final class MapOutputBlocks implements BlockSource, AutoCloseable {
 
   @Override
   public PublishedBlock publish(BlockRef block) {
-    PublishedBlock staged = stage(block);
+    if (!staging.tryEnter()) {
+      throw new IllegalStateException("closed: " + block + " is not staged");
+    }
+    PublishedBlock staged;
+    try {
+      staged = stage(block);
+    } finally {
+      staging.exit();
+    }
     if (staged != null) {
       metrics.servedStaged.incrementAndGet();
     }
@@ -104,9 +115,14 @@ final class MapOutputBlocks implements BlockSource, AutoCloseable {
     }
   }
 
-  /** Frees the pinned outputs and the staging arena (after the transport closed: no lease is left). */
+  /**
+   * Frees the pinned outputs and the staging arena, once the stagings and pins under way are done.
+   * The transport closes it after its endpoint (no peer reads any more) and before its domain.
+   * Idempotent.
+   */
   @Override
   public void close() {
+    staging.close();
     try {
       pinned.close();
     } finally {

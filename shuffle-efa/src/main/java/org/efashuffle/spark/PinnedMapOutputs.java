@@ -10,6 +10,7 @@ import java.util.Map;
 import org.efashuffle.common.protocol.BlockRef;
 import org.efashuffle.transport.BlockSource;
 import org.efashuffle.transport.PinnedPool;
+import org.efashuffle.fabric.UseCount;
 
 /**
  * Map outputs copied into registered memory when they are committed, so that peers read them
@@ -41,6 +42,8 @@ final class PinnedMapOutputs implements AutoCloseable {
   private final PinnedPool pool;
   private final TransportMetrics metrics;
   private final Map<Key, Output> outputs = new HashMap<>();
+  /** Pins copying now: {@link #close()} waits for them before it frees their memory. */
+  private final UseCount pins = new UseCount(() -> "pinned map outputs");
   private boolean closed;
 
   PinnedMapOutputs(PinnedPool pool, TransportMetrics metrics) {
@@ -54,6 +57,17 @@ final class PinnedMapOutputs implements AutoCloseable {
    * an earlier attempt's when that attempt's output won).
    */
   boolean pin(int shuffleId, long mapId, File data, long[] lengths) throws IOException {
+    if (!pins.tryEnter()) {
+      return false; // closed
+    }
+    try {
+      return pinWhileOpen(shuffleId, mapId, data, lengths);
+    } finally {
+      pins.exit();
+    }
+  }
+
+  private boolean pinWhileOpen(int shuffleId, long mapId, File data, long[] lengths) throws IOException {
     long[] offsets = new long[lengths.length + 1];
     for (int p = 0; p < lengths.length; p++) {
       offsets[p + 1] = offsets[p] + lengths[p];
@@ -150,15 +164,21 @@ final class PinnedMapOutputs implements AutoCloseable {
     return outputs.size();
   }
 
-  /** Frees every output (a leased one when its lease closes) and closes the pool. */
+  /**
+   * Refuses new pins, waits for those copying (not under this object's lock: they take it to
+   * publish), frees every output (a leased one when its lease closes) and closes the pool.
+   */
   @Override
-  public synchronized void close() {
-    if (!closed) {
-      closed = true;
-      outputs.values().forEach(this::retire);
-      outputs.clear();
-      pool.close();
-      updateGauges();
+  public void close() {
+    pins.close();
+    synchronized (this) {
+      if (!closed) {
+        closed = true;
+        outputs.values().forEach(this::retire);
+        outputs.clear();
+        pool.close();
+        updateGauges();
+      }
     }
   }
 }

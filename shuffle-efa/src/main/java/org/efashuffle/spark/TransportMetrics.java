@@ -24,6 +24,7 @@ public final class TransportMetrics implements Source {
   final AtomicLong servedStaged = new AtomicLong();
   final AtomicLong pinnedBytes = new AtomicLong();
   final AtomicLong peakPinnedBytes = new AtomicLong();
+  final AtomicLong testCorruptedBlocks = new AtomicLong();
   private final MetricRegistry registry = new MetricRegistry();
 
   private TransportMetrics() {
@@ -36,11 +37,17 @@ public final class TransportMetrics implements Source {
     registry.register("blocksServedStaged", (Gauge<Long>) servedStaged::get);
     registry.register("pinnedBytes", (Gauge<Long>) pinnedBytes::get);
     registry.register("peakPinnedBytes", (Gauge<Long>) peakPinnedBytes::get);
+    registry.register("testCorruptedBlocks", (Gauge<Long>) testCorruptedBlocks::get);
   }
 
   /** The counters of this JVM (one executor; in local mode the driver's). */
   public static TransportMetrics get() {
     return INSTANCE;
+  }
+
+  /** Blocks damaged by the test-only fault spark.shuffle.efa.test.corruptFabricBlocks (0 unless it is on). */
+  public long testCorruptedBlocks() {
+    return testCorruptedBlocks.get();
   }
 
   /** A copy of the counters now. */

@@ -7,6 +7,8 @@ import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executor;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicLong;
@@ -15,11 +17,13 @@ import org.efashuffle.common.protocol.BlockRef;
 import org.efashuffle.common.protocol.Message;
 import org.efashuffle.fabric.FabricDomain;
 import org.efashuffle.fabric.FabricEndpoint;
+import org.efashuffle.fabric.FabricOperation;
 
 /**
  * The reducer's side of the rendezvous read: request, await the answer, fi_read every block
  * straight into one registered batch (from the receive pool), tell the server it is done, hand
- * the blocks over.
+ * the blocks over. The answer arrives on the progress thread, which takes the batch only from
+ * slabs already registered; a batch that needs a registration is taken on the registrar.
  */
 final class BlockFetcher {
   private final FabricDomain domain;
@@ -27,20 +31,26 @@ final class BlockFetcher {
   private final FabricEndpoint endpoint;
   private final ControlChannel channel;
   private final long answerTimeoutMillis;
+  private final Executor registrar;
+  private final BlockDownloader downloader;
   private final Map<Long, CompletableFuture<Message.FetchAnswer>> awaiting = new ConcurrentHashMap<>();
   // Request ids need only be unique per server; a random start keeps two executors' ids apart.
   private final AtomicLong nextRequestId = new AtomicLong(new SecureRandom().nextLong());
 
+  /** @param registrar runs what registers memory (a new pool slab, a batch's own memory), off the progress thread */
   BlockFetcher(FabricDomain domain, PinnedPool receivePool, FabricEndpoint endpoint, ControlChannel channel,
-      long answerTimeoutMillis) {
+      long answerTimeoutMillis, Executor registrar) {
+    this.registrar = registrar;
     this.domain = domain;
     this.receivePool = receivePool;
     this.endpoint = endpoint;
     this.channel = channel;
     this.answerTimeoutMillis = answerTimeoutMillis;
+    this.downloader = new BlockDownloader(domain, receivePool, endpoint);
   }
 
-  CompletableFuture<List<FetchedBlock>> fetch(byte[] serverAddress, List<BlockRef> blocks) {
+  /** @param sinks where the blocks go (see {@link BlockSinks}); null: into memory */
+  CompletableFuture<List<FetchedBlock>> fetch(byte[] serverAddress, List<BlockRef> blocks, BlockSinks sinks) {
     long requestId = nextRequestId.getAndIncrement();
     long server;
     try {
@@ -63,7 +73,7 @@ final class BlockFetcher {
             ? new TimeoutException("no answer from fabric peer within " + answerTimeoutMillis + " ms") : error;
         return CompletableFuture.<List<FetchedBlock>>failedFuture(cause);
       }
-      return read(server, blocks, a);
+      return read(server, blocks, a, sinks);
     }).thenCompose(f -> f);
   }
 
@@ -74,49 +84,131 @@ final class BlockFetcher {
     }
   }
 
-  private CompletableFuture<List<FetchedBlock>> read(long server, List<BlockRef> blocks, Message.FetchAnswer answer) {
-    List<BlockLocation> locations = answer.locations();
-    if (locations.size() != blocks.size()) {
+  /** The result of reading an answer's blocks, and when no read of them can still touch memory. */
+  private record Reads(CompletableFuture<List<FetchedBlock>> result, CompletableFuture<?> settled) {}
+
+  /** Called on the progress thread, with the peer's answer. */
+  private CompletableFuture<List<FetchedBlock>> read(long server, List<BlockRef> blocks, Message.FetchAnswer answer,
+      BlockSinks sinks) {
+    if (answer.locations().size() != blocks.size()) {
       done(server, answer.requestId());
       return CompletableFuture.failedFuture(new IllegalStateException(
-          "fabric peer answered " + locations.size() + " locations for " + blocks.size() + " blocks"));
+          "fabric peer answered " + answer.locations().size() + " locations for " + blocks.size() + " blocks"));
     }
+    // Blocks bound for sinks, or too large for memory, are kept out of the in-memory batch (BlockDownloader).
+    BlockDownloader.Split split = BlockDownloader.split(blocks, answer.locations(), sinks);
+    Reads inMemory = readIntoMemory(server, blocks, split.inMemory());
+    CompletableFuture<Void> downloaded = downloader.download(server, blocks, answer.locations(), split, sinks);
+    // The server may reuse the blocks' memory once no read of ours can still touch it.
+    CompletableFuture.allOf(inMemory.settled(), downloaded.exceptionally(e -> null))
+        .whenComplete((v, e) -> done(server, answer.requestId()));
+    return CompletableFuture.allOf(inMemory.result(), downloaded).handle((v, error) -> {
+      if (error != null) {
+        inMemory.result().thenAccept(fetched -> fetched.forEach(FetchedBlock::release));
+        throw error instanceof CompletionException c ? c : new CompletionException(error);
+      }
+      return BlockDownloader.merge(inMemory.result().join(), blocks, answer.locations(), split);
+    });
+  }
+
+  /** Reads the blocks of {@code locations} that are served and not empty into one batch. */
+  private Reads readIntoMemory(long server, List<BlockRef> blocks, List<BlockLocation> locations) {
     long total = 0;
     int readable = 0;
     for (BlockLocation l : locations) {
-      if (l.status() == BlockLocation.Status.OK && l.length() > 0) {
+      if (readable(l)) {
         total += l.length();
         readable++;
       }
     }
-    ReceivedBatch batch;
-    try {
-      batch = readable == 0 ? null : ReceivedBatch.take(receivePool, domain, total, readable);
-    } catch (RuntimeException e) {
-      done(server, answer.requestId());
-      return CompletableFuture.failedFuture(e);
+    if (readable == 0) {
+      List<FetchedBlock> fetched = new ArrayList<>(blocks.size());
+      for (int i = 0; i < blocks.size(); i++) {
+        fetched.add(new FetchedBlock(blocks.get(i), locations.get(i).status(), null, 0, locations.get(i).length()));
+      }
+      return new Reads(CompletableFuture.completedFuture(fetched), CompletableFuture.completedFuture(null));
     }
+    // One reference per block read, and one for the fetch (see ReceivedBatch).
+    int references = readable + 1;
+    PinnedPool.Piece piece = receivePool.allocateRegistered(total);
+    if (piece != null) {
+      return readInto(ReceivedBatch.pooled(receivePool, piece, references), server, blocks, locations);
+    }
+    // The pool must grow, or this fetch needs memory of its own: a registration, off the progress thread.
+    long size = total;
+    CompletableFuture<Reads> reads;
+    try {
+      reads = CompletableFuture.supplyAsync(() -> ReceivedBatch.take(receivePool, domain, size, references), registrar)
+          .thenApply(batch -> readInto(batch, server, blocks, locations));
+    } catch (RejectedExecutionException e) {
+      reads = CompletableFuture.failedFuture(new IllegalStateException("fabric transport closed", e));
+    }
+    return new Reads(reads.thenCompose(Reads::result),
+        reads.handle((r, error) -> r == null ? CompletableFuture.completedFuture(null) : r.settled())
+            .thenCompose(f -> f));
+  }
+
+  private static boolean readable(BlockLocation l) {
+    return l.status() == BlockLocation.Status.OK && l.length() > 0;
+  }
+
+  /**
+   * Reads every readable block into {@code batch}. The blocks' references go to the caller with
+   * the result (or are released here when the fetch fails); the fetch's own reference is released
+   * once every read has settled: only then is no fi_read still writing into the batch or reading
+   * the server's memory.
+   */
+  private Reads readInto(ReceivedBatch batch, long server, List<BlockRef> blocks, List<BlockLocation> locations) {
     List<FetchedBlock> fetched = new ArrayList<>(blocks.size());
-    List<CompletableFuture<Long>> reads = new ArrayList<>(readable);
+    List<CompletableFuture<Long>> reads = new ArrayList<>();
+    List<CompletableFuture<Void>> settled = new ArrayList<>();
     long offset = 0;
     for (int i = 0; i < blocks.size(); i++) {
       BlockLocation l = locations.get(i);
-      boolean read = l.status() == BlockLocation.Status.OK && l.length() > 0;
+      boolean read = readable(l);
       fetched.add(new FetchedBlock(blocks.get(i), l.status(), read ? batch : null, offset, l.length()));
-      if (read) {
-        reads.add(endpoint.read(batch.region(), batch.regionOffset(offset), l.length(), server, l.remoteAddress(),
-            l.key()));
-        offset += l.length();
+      if (!read) {
+        continue;
+      }
+      if (reads.size() == settled.size()) { // no read failed to post so far
+        try {
+          FabricOperation op = endpoint.read(batch.region(), batch.regionOffset(offset), l.length(), server,
+              l.remoteAddress(), l.key());
+          reads.add(op);
+          settled.add(op.settled());
+        } catch (RuntimeException e) {
+          reads.add(CompletableFuture.failedFuture(e)); // nothing posted: nothing to settle
+        }
+      }
+      offset += l.length();
+    }
+    CompletableFuture<Void> allSettled = CompletableFuture.allOf(settled.toArray(new CompletableFuture<?>[0]))
+        .whenComplete((v, error) -> release(batch));
+    CompletableFuture<List<FetchedBlock>> result = CompletableFuture.allOf(reads.toArray(new CompletableFuture<?>[0]))
+        .handle((v, error) -> {
+          if (error != null) {
+            fetched.forEach(FetchedBlock::release);
+            throw error instanceof CompletionException c ? c : new CompletionException(error);
+          }
+          return fetched;
+        });
+    return new Reads(result, allSettled);
+  }
+
+  /**
+   * Releases the fetch's reference, usually on the progress thread: memory of this batch alone,
+   * if this is its last reference, is deregistered on the registrar (ibv_dereg_mr on EFA).
+   */
+  private void release(ReceivedBatch batch) {
+    if (!batch.pooled()) {
+      try {
+        registrar.execute(batch::release);
+        return;
+      } catch (RejectedExecutionException e) {
+        // closing: release here
       }
     }
-    return CompletableFuture.allOf(reads.toArray(new CompletableFuture<?>[0])).handle((v, error) -> {
-      done(server, answer.requestId());
-      if (error != null) {
-        fetched.forEach(FetchedBlock::release);
-        throw new CompletionException(error);
-      }
-      return fetched;
-    });
+    batch.release();
   }
 
   private void done(long server, long requestId) {
@@ -127,5 +219,6 @@ final class BlockFetcher {
   void close() {
     IllegalStateException closed = new IllegalStateException("fabric transport closed");
     awaiting.values().forEach(f -> f.completeExceptionally(closed));
+    downloader.close();
   }
 }

@@ -5,6 +5,7 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
 import org.efashuffle.common.protocol.BlockRef;
@@ -13,6 +14,7 @@ import org.efashuffle.common.protocol.MessageCodec;
 import org.efashuffle.fabric.EndpointConfig;
 import org.efashuffle.fabric.FabricDomain;
 import org.efashuffle.fabric.FabricEndpoint;
+import org.efashuffle.fabric.UseCount;
 
 /**
  * One executor's fabric transport: an endpoint that both serves this executor's blocks from
@@ -23,35 +25,48 @@ public final class FabricTransport implements AutoCloseable {
   private static final int SEND_SLOTS = 64;
   private static final long RECEIVE_SLAB_BYTES = 32L << 20;
   private static final int IO_THREADS = 2;
+  private static final int REGISTRAR_THREADS = 2;
 
   private final FabricDomain domain;
   private final PinnedPool receivePool;
   private final FabricEndpoint endpoint;
   private final ControlChannel channel;
   private final ExecutorService ioThreads;
+  private final ExecutorService registrar;
+  private final BlockSource source;
   private final BlockServer server;
   private final BlockFetcher fetcher;
+  private final UseCount fetchCalls = new UseCount(() -> "fabric transport");
 
   private FabricTransport(FabricDomain domain, TransportOptions options, BlockSource source) {
     this.domain = domain;
+    this.source = source;
     this.receivePool = PinnedPool.retaining(domain, options.receivePoolBytes(),
         Math.min(RECEIVE_SLAB_BYTES, options.receivePoolBytes()));
     this.endpoint = domain.openEndpoint(options.endpoint());
     this.channel = new ControlChannel(endpoint, RECEIVE_SLOTS, SEND_SLOTS, options.authenticator(), this::onMessage);
     Duration timeout = options.endpoint().operationTimeout();
-    this.ioThreads = Executors.newFixedThreadPool(IO_THREADS, r -> {
-      Thread t = new Thread(r, "efa-shuffle-block-io");
+    this.ioThreads = Executors.newFixedThreadPool(IO_THREADS, daemon("efa-shuffle-block-io"));
+    this.registrar = Executors.newFixedThreadPool(REGISTRAR_THREADS, daemon("efa-shuffle-register"));
+    this.server = new BlockServer(source, channel, timeout.multipliedBy(2).toNanos(), ioThreads);
+    this.fetcher = new BlockFetcher(domain, receivePool, endpoint, channel, options.requestTimeout().toMillis(),
+        registrar);
+  }
+
+  private static ThreadFactory daemon(String name) {
+    return r -> {
+      Thread t = new Thread(r, name);
       t.setDaemon(true);
       return t;
-    });
-    this.server = new BlockServer(source, channel, timeout.multipliedBy(2).toNanos(), ioThreads);
-    this.fetcher = new BlockFetcher(domain, receivePool, endpoint, channel, options.requestTimeout().toMillis());
+    };
   }
 
   /**
    * Opens the provider's domain (see {@link FabricDomain#open}) and an endpoint on it, serving the
    * blocks of the source that {@code sources} makes for that domain (a source registers its memory
-   * with the domain; the domain closes those registrations when the transport closes).
+   * with the domain; the domain closes those registrations when the transport closes). A source
+   * that is {@link AutoCloseable} is the transport's: it closes it after the endpoint, so that no
+   * peer reads its memory any more, and before the domain.
    */
   public static FabricTransport open(String provider, String domainName, EndpointConfig config,
       Function<FabricDomain, BlockSource> sources) {
@@ -87,10 +102,27 @@ public final class FabricTransport implements AutoCloseable {
    * caller's to release. At most {@link #maxBlocksPerFetch()} blocks per call.
    */
   public CompletableFuture<List<FetchedBlock>> fetch(byte[] serverAddress, List<BlockRef> blocks) {
+    return fetch(serverAddress, blocks, null);
+  }
+
+  /**
+   * As {@link #fetch(byte[], List)}, but every served block of non-zero length is read, in
+   * bounded pieces, into the sink {@code sinks} opens for it (a block of any size; see
+   * {@link BlockSinks}); those blocks come back {@link FetchedBlock#inSink()}. Null sinks: as
+   * {@link #fetch(byte[], List)}.
+   */
+  public CompletableFuture<List<FetchedBlock>> fetch(byte[] serverAddress, List<BlockRef> blocks, BlockSinks sinks) {
     if (blocks.size() > maxBlocksPerFetch()) {
       throw new IllegalArgumentException(blocks.size() + " blocks in one fetch; at most " + maxBlocksPerFetch());
     }
-    return fetcher.fetch(serverAddress, blocks);
+    if (!fetchCalls.tryEnter()) {
+      return CompletableFuture.failedFuture(new IllegalStateException("fabric transport closed"));
+    }
+    try {
+      return fetcher.fetch(serverAddress, blocks, sinks); // inserts the peer and sends the request: the endpoint must stay open
+    } finally {
+      fetchCalls.exit();
+    }
   }
 
   public int maxBlocksPerFetch() {
@@ -106,6 +138,11 @@ public final class FabricTransport implements AutoCloseable {
     return receivePool.pinnedBytes();
   }
 
+  /** Bytes of the receive pool held by fetches and their blocks now. */
+  long receivePoolUsedBytes() {
+    return receivePool.usedBytes();
+  }
+
   private void onMessage(Message message) {
     if (message instanceof Message.FetchRequest r) {
       server.onRequest(r);
@@ -116,21 +153,50 @@ public final class FabricTransport implements AutoCloseable {
     }
   }
 
-  /** Closes the endpoint (failing what is in flight), releases leases, frees control and receive memory, closes the domain. */
+  /**
+   * Stops in an order that never frees memory under an operation or a handle under a call: no
+   * new fetch, and the calls inside and the registrations under way finish (with the endpoint
+   * open); then the endpoint closes, which settles every operation (libfabric holds no memory
+   * any more, batches go back); then what still waits fails, the I/O threads finish, leases are
+   * released, the source closes (waiting for its staging and pinning), and the control and
+   * receive memory and the domain are freed. A batch still held by a reader is freed when it is
+   * released.
+   */
   @Override
   public void close() {
+    fetchCalls.close();
+    awaitStop(registrar); // a registration still running posts its reads while the endpoint is open
     endpoint.close();
     fetcher.close();
-    ioThreads.shutdown();
+    awaitStop(ioThreads); // an answer being written into a send slot finishes before the slots are freed
+    server.close();
     try {
-      // An answer being written into a send slot must finish before the slots are freed.
-      ioThreads.awaitTermination(10, TimeUnit.SECONDS);
-    } catch (InterruptedException e) {
+      if (source instanceof AutoCloseable closeable) {
+        closeable.close();
+      }
+    } catch (Exception e) {
+      throw new IllegalStateException("closing the fabric transport's block source failed", e);
+    } finally {
+      channel.close();
+      receivePool.close();
+      domain.close();
+    }
+  }
+
+  private static void awaitStop(ExecutorService threads) {
+    threads.shutdown();
+    boolean interrupted = false;
+    while (true) {
+      try {
+        if (threads.awaitTermination(10, TimeUnit.SECONDS)) {
+          break;
+        }
+      } catch (InterruptedException e) {
+        interrupted = true;
+      }
+    }
+    if (interrupted) {
       Thread.currentThread().interrupt();
     }
-    server.close();
-    channel.close();
-    receivePool.close(); // a batch still held by a reader is freed when it is released
-    domain.close();
   }
 }

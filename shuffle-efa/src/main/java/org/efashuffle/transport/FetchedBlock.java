@@ -15,14 +15,31 @@ public final class FetchedBlock {
   private final ReceivedBatch batch;
   private final long offset;
   private final long length;
+  private final boolean inSink;
   private boolean released;
 
   FetchedBlock(BlockRef ref, BlockLocation.Status status, ReceivedBatch batch, long offset, long length) {
+    this(ref, status, batch, offset, length, false);
+  }
+
+  private FetchedBlock(BlockRef ref, BlockLocation.Status status, ReceivedBatch batch, long offset, long length,
+      boolean inSink) {
     this.ref = ref;
     this.status = status;
     this.batch = batch;
     this.offset = offset;
     this.length = length;
+    this.inSink = inSink;
+  }
+
+  /** A block whose {@code length} bytes were written into the sink its fetch was given (see {@link BlockSinks}). */
+  static FetchedBlock inSink(BlockRef ref, long length) {
+    return new FetchedBlock(ref, BlockLocation.Status.OK, null, 0, length, true);
+  }
+
+  /** Whether the block's bytes went into its fetch's sink (then they are there, not in {@link #data()}). */
+  public boolean inSink() {
+    return inSink;
   }
 
   public BlockRef ref() {
@@ -41,6 +58,9 @@ public final class FetchedBlock {
   public ByteBuffer data() {
     if (status != BlockLocation.Status.OK) {
       throw new IllegalStateException(ref + " was not served: " + status);
+    }
+    if (inSink) {
+      throw new IllegalStateException(ref + " was read into its sink, not into memory");
     }
     if (length > Integer.MAX_VALUE) {
       throw new IllegalStateException(ref + " has " + length + " bytes, more than one ByteBuffer holds");

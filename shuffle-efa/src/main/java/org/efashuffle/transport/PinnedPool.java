@@ -2,6 +2,7 @@ package org.efashuffle.transport;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicLong;
 import org.efashuffle.fabric.FabricDomain;
 
 /**
@@ -12,7 +13,8 @@ import org.efashuffle.fabric.FabricDomain;
  * the next request (receive buffers: registration is costly on EFA). Whoever allocates a
  * {@link Piece} frees it exactly once. {@link #close()} frees the slabs that are empty and each
  * other slab when its last piece comes back, so memory still handed out is never freed under
- * its holder.
+ * its holder. No registration or deregistration runs under the pool's lock, which the progress
+ * thread takes to free; {@link #allocateRegistered} never registers, for callers that must not.
  */
 public final class PinnedPool implements AutoCloseable {
   private static final long PAGE = 4096;
@@ -33,8 +35,9 @@ public final class PinnedPool implements AutoCloseable {
   private final long slabSize;
   private final boolean shrinking;
   private final List<RegisteredArena> slabs = new ArrayList<>();
-  private long pinned;
-  private long peakPinned;
+  /** Registered bytes plus those reserved for a slab being registered (gauges: read without the lock). */
+  private final AtomicLong pinned = new AtomicLong();
+  private final AtomicLong peakPinned = new AtomicLong();
   private boolean closed;
 
   private PinnedPool(FabricDomain domain, long budget, long slabSize, boolean shrinking) {
@@ -54,8 +57,8 @@ public final class PinnedPool implements AutoCloseable {
     return new PinnedPool(domain, budget, slabSize, false);
   }
 
-  /** Takes {@code size} bytes, registering a slab if needed; null when the budget does not allow it now. */
-  public synchronized Piece allocate(long size) {
+  /** Takes {@code size} bytes from the slabs registered already, never registering; null when none has room. */
+  public synchronized Piece allocateRegistered(long size) {
     if (closed) {
       return null;
     }
@@ -65,33 +68,74 @@ public final class PinnedPool implements AutoCloseable {
         return new Piece(slab, offset, size);
       }
     }
-    long newSlab = Math.max(slabSize, (size + PAGE - 1) & -PAGE);
-    if (pinned + newSlab > budget) {
-      return null;
-    }
-    RegisteredArena slab = new RegisteredArena(domain, newSlab);
-    slabs.add(slab);
-    pinned += slab.capacity();
-    peakPinned = Math.max(peakPinned, pinned);
-    return new Piece(slab, slab.allocate(size), size);
+    return null;
   }
 
-  public synchronized void free(Piece piece) {
-    piece.slab().free(piece.offset(), piece.size());
-    if ((shrinking || closed) && piece.slab().used() == 0 && slabs.remove(piece.slab())) {
-      pinned -= piece.slab().capacity();
-      piece.slab().close();
+  /**
+   * Takes {@code size} bytes, registering a slab if needed; null when the budget does not allow it
+   * now. The registration runs outside this pool's lock (which {@link #free} takes, on the
+   * progress thread too): the budget is reserved under the lock, the slab registered without it,
+   * and published under it again.
+   */
+  public Piece allocate(long size) {
+    long newSlab = Math.max(slabSize, (size + PAGE - 1) & -PAGE);
+    synchronized (this) {
+      Piece piece = allocateRegistered(size);
+      if (piece != null || closed || pinned.get() + newSlab > budget) {
+        return piece;
+      }
+      peakPinned.accumulateAndGet(pinned.addAndGet(newSlab), Math::max);
+    }
+    RegisteredArena slab;
+    try {
+      slab = new RegisteredArena(domain, newSlab);
+    } catch (RuntimeException e) {
+      pinned.addAndGet(-newSlab);
+      throw e;
+    }
+    pinned.addAndGet(slab.capacity() - newSlab); // 0 unless the allocator rounded further
+    synchronized (this) {
+      if (!closed) {
+        slabs.add(slab);
+        return new Piece(slab, slab.allocate(size), size);
+      }
+    }
+    pinned.addAndGet(-slab.capacity());
+    slab.close();
+    return null;
+  }
+
+  public void free(Piece piece) {
+    RegisteredArena empty = null;
+    synchronized (this) {
+      piece.slab().free(piece.offset(), piece.size());
+      if ((shrinking || closed) && piece.slab().used() == 0 && slabs.remove(piece.slab())) {
+        pinned.addAndGet(-piece.slab().capacity());
+        empty = piece.slab();
+      }
+    }
+    if (empty != null) {
+      empty.close();
     }
   }
 
   /** Bytes registered now (never more than the budget). */
-  public synchronized long pinnedBytes() {
-    return pinned;
+  public long pinnedBytes() {
+    return pinned.get();
+  }
+
+  /** Bytes handed out and not yet freed. */
+  public synchronized long usedBytes() {
+    long used = 0;
+    for (RegisteredArena slab : slabs) {
+      used += slab.used();
+    }
+    return used;
   }
 
   /** The most bytes registered at once since the pool opened. */
-  public synchronized long peakPinnedBytes() {
-    return peakPinned;
+  public long peakPinnedBytes() {
+    return peakPinned.get();
   }
 
   public long budget() {
@@ -100,15 +144,19 @@ public final class PinnedPool implements AutoCloseable {
 
   /** Frees the empty slabs now and every other one as its last piece is freed; allocates nothing more. */
   @Override
-  public synchronized void close() {
-    closed = true;
-    for (int i = slabs.size() - 1; i >= 0; i--) {
-      RegisteredArena slab = slabs.get(i);
-      if (slab.used() == 0) {
-        slabs.remove(i);
-        pinned -= slab.capacity();
-        slab.close();
+  public void close() {
+    List<RegisteredArena> empty = new ArrayList<>();
+    synchronized (this) {
+      closed = true;
+      for (int i = slabs.size() - 1; i >= 0; i--) {
+        RegisteredArena slab = slabs.get(i);
+        if (slab.used() == 0) {
+          slabs.remove(i);
+          pinned.addAndGet(-slab.capacity());
+          empty.add(slab);
+        }
       }
     }
+    empty.forEach(RegisteredArena::close);
   }
 }

@@ -9,8 +9,10 @@ import org.efashuffle.fabric.RegisteredMemory;
 /**
  * The registered memory one fetch reads its blocks into: a piece of the transport's receive pool
  * (registered once, reused), or, when the pool is full at the moment, memory registered for this
- * fetch alone. Shared by the fetch's blocks; goes back (to the pool, or deregistered and freed)
- * when the last reference is released.
+ * fetch alone. Referenced by each of the fetch's blocks (released by their receiver) and by the
+ * fetch itself (released once libfabric holds none of the fetch's reads: every read's completion
+ * was read, or the endpoint closed); goes back (to the pool, or deregistered and freed) when the
+ * last reference is released, so a late read never writes into memory that was reused or freed.
  */
 final class ReceivedBatch {
   private final PinnedPool pool;
@@ -25,10 +27,19 @@ final class ReceivedBatch {
     this.references = new AtomicInteger(references);
   }
 
+  /** A batch in a piece already taken from the pool; it frees the piece when its last reference goes. */
+  static ReceivedBatch pooled(PinnedPool pool, PinnedPool.Piece piece, int references) {
+    return new ReceivedBatch(pool, piece, null, references);
+  }
+
+  /**
+   * A batch from the pool, which may register a new slab, or else memory registered for this
+   * batch alone: a registration, so never on the progress thread.
+   */
   static ReceivedBatch take(PinnedPool pool, FabricDomain domain, long size, int references) {
     PinnedPool.Piece piece = pool.allocate(size);
-    return piece != null ? new ReceivedBatch(pool, piece, null, references)
-        : new ReceivedBatch(null, null, RegisteredMemory.allocate(domain, size), references);
+    return piece != null ? pooled(pool, piece, references)
+        : new ReceivedBatch(null, null, RegisteredArena.register(domain, size), references);
   }
 
   /** Whether this batch is pool memory (else registered for this fetch alone). */

@@ -3,6 +3,7 @@ package org.efashuffle.transport;
 import java.nio.ByteBuffer;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.function.Consumer;
 import org.efashuffle.fabric.FabricDomain;
 import org.efashuffle.fabric.MemoryRegion;
 import org.efashuffle.fabric.RegisteredMemory;
@@ -16,13 +17,25 @@ import org.efashuffle.fabric.RegisteredMemory;
 public final class RegisteredArena implements AutoCloseable {
   private static final long UNIT = 4096;
 
+  /** Test seam: sees the thread of every registration this package makes. */
+  static volatile Consumer<Thread> registrationWatcher = thread -> {};
+
   private final RegisteredMemory memory;
   private final TreeMap<Long, Long> free = new TreeMap<>(); // offset -> size
   private long used;
 
   public RegisteredArena(FabricDomain domain, long size) {
-    this.memory = RegisteredMemory.allocate(domain, size);
+    this.memory = register(domain, size);
     free.put(0L, capacity());
+  }
+
+  /**
+   * Allocates and registers {@code size} bytes: on EFA an ibv_reg_mr, which pins pages and takes
+   * a while, so never on a progress thread nor under a lock that one takes.
+   */
+  static RegisteredMemory register(FabricDomain domain, long size) {
+    registrationWatcher.accept(Thread.currentThread());
+    return RegisteredMemory.allocate(domain, size);
   }
 
   /** Bytes handed out and not yet freed (never more than {@link #capacity()}). */

@@ -100,8 +100,12 @@ class FabricTransportTest {
       };
     }
 
+    /** Deregisters, then frees; the transport serving it closes it, and so may its creator: idempotent. */
     @Override
     public void close() {
+      if (region != null) {
+        region.close();
+      }
       memory.close();
     }
   }
@@ -261,6 +265,46 @@ class FabricTransportTest {
           "a small batch is read into the pool: " + client.receivePoolBytes());
       one.forEach(FetchedBlock::release);
     }
+  }
+
+  /**
+   * A fetch whose batch needs a registration (the pool grows, or the batch is larger than the
+   * pool) still arrives with its bytes, and the registration never runs on the progress thread,
+   * whose every delay stalls every read of the executor (ibv_reg_mr on EFA pins pages).
+   */
+  @ParameterizedTest
+  @MethodSource("providers")
+  void memoryIsNeverRegisteredOnTheProgressThread(String provider, String domain) throws Exception {
+    java.util.Set<String> registeringThreads = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    RegisteredArena.registrationWatcher = thread -> registeringThreads.add(thread.getName());
+    long poolBytes = 2L << 20;
+    try (MapOutputs outputs = new MapOutputs(new Random(7));
+         FabricTransport server = FabricTransport.open(provider, domain, EndpointConfig.defaults(), d -> outputs);
+         FabricTransport client = FabricTransport.open(provider, domain,
+             TransportOptions.of(EndpointConfig.defaults()).withReceivePoolBytes(poolBytes), d -> b -> null)) {
+      outputs.region = server.domain().register(outputs.memory);
+      for (int m = 0; m < 4; m++) {
+        List<BlockRef> refs = new ArrayList<>();
+        for (int p = 0; p < PARTITIONS; p++) {
+          refs.add(BlockRef.of(0, m, p));
+        }
+        // m = 0 grows the empty pool; the others (a few MiB each) do not fit it and get their own memory.
+        List<FetchedBlock> blocks = client.fetch(server.address(), refs).get(60, TimeUnit.SECONDS);
+        for (int p = 0; p < PARTITIONS; p++) {
+          MapOutputs.assertBytes(blocks.get(p).data(), outputs.offsets[m][p], outputs.sizes[m][p], refs.get(p));
+        }
+        blocks.forEach(FetchedBlock::release);
+      }
+      List<FetchedBlock> one = client.fetch(server.address(), List.of(BlockRef.of(0, 1, 1))).get(60, TimeUnit.SECONDS);
+      MapOutputs.assertBytes(one.get(0).data(), outputs.offsets[1][1], outputs.sizes[1][1], "block 0/1/1");
+      one.forEach(FetchedBlock::release);
+      assertTrue(client.receivePoolBytes() > 0, "the pool grew");
+    } finally {
+      RegisteredArena.registrationWatcher = thread -> {};
+    }
+    assertTrue(registeringThreads.size() > 0, "the fetches registered memory");
+    assertTrue(registeringThreads.stream().noneMatch(n -> n.startsWith("efa-fabric-progress")),
+        "threads that registered memory: " + registeringThreads);
   }
 
   /**

@@ -87,6 +87,14 @@ public final class EfaShuffleConfig {
           + "secret either way.",
       V010, EfaShuffleConfig::strictBoolean));
 
+  public static final ConfigEntry<Boolean> TEST_CORRUPT_FABRIC_BLOCKS = add(new ConfigEntry<>(
+      PREFIX + "test.corruptFabricBlocks", "false", "true or false",
+      "For tests only, never on a real job: flips one bit in each block the executor reads over the "
+          + "fabric into memory, the first time it reads that block (a fetch of it again is clean), to "
+          + "show that Spark's corruption detection (spark.shuffle.detectCorrupt, on compressed shuffle "
+          + "data) catches a damaged block and fetches it again or retries the stage.",
+      "0.2.0", EfaShuffleConfig::strictBoolean));
+
   private EfaShuffleConfig() {}
 
   private static <T> ConfigEntry<T> add(ConfigEntry<T> entry) {
