@@ -21,7 +21,7 @@
 #include <unistd.h>
 #include "efab.h"
 
-int efab_domain_open(uint32_t, const char *, const char *, struct efab_domain **);
+int efab_domain_open(uint32_t, const char *, const char *, const char *, struct efab_domain **);
 int efab_domain_close(struct efab_domain *);
 uint64_t efab_domain_mr_mode(struct efab_domain *);
 int efab_cq_open(struct efab_domain *, size_t, int, struct fid_cq **);
@@ -31,7 +31,7 @@ int efab_cq_readerr(struct fid_cq *, void **, int *, char *, size_t);
 int efab_av_open(struct efab_domain *, size_t, struct fid_av **);
 int efab_av_close(struct fid_av *);
 int efab_av_insert(struct fid_av *, const void *, uint64_t *);
-int efab_ep_open(struct efab_domain *, struct fid_cq *, struct fid_av *, struct fid_ep **);
+int efab_ep_open(struct efab_domain *, struct fid_cq *, struct fid_av *, struct fid_eq *, struct fid_ep **, int *);
 int efab_ep_close(struct fid_ep *);
 int efab_ep_getname(struct fid_ep *, void *, size_t *);
 long efab_read(struct fid_ep *, void *, size_t, void *, uint64_t, uint64_t, uint64_t, void *);
@@ -83,10 +83,14 @@ static uint32_t api_version(void)
 
 static void open_fabric(struct fabric *f, const char *provider, const char *domain)
 {
-	check(efab_domain_open(api_version(), provider, domain, &f->domain), "open domain");
+	/* From libfabric 2.1 the efa provider lists the efa-direct fabric first: ask for efa. */
+	const char *fabric = provider && !strcmp(provider, "efa") ? "efa" : NULL;
+
+	check(efab_domain_open(api_version(), provider, fabric, domain, &f->domain), "open domain");
 	check(efab_cq_open(f->domain, 1024, 0, &f->cq), "open cq");
 	check(efab_av_open(f->domain, 16, &f->av), "open av");
-	check(efab_ep_open(f->domain, f->cq, f->av, &f->ep), "open endpoint");
+	int eq_bound;
+	check(efab_ep_open(f->domain, f->cq, f->av, NULL, &f->ep, &eq_bound), "open endpoint");
 }
 
 static void close_fabric(struct fabric *f)

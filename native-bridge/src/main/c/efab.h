@@ -28,7 +28,8 @@ enum efab_kind {
 	EFAB_EP = 3,
 	EFAB_MR = 4,
 	EFAB_MEMORY = 5,
-	EFAB_KIND_COUNT = 6
+	EFAB_EQ = 6,
+	EFAB_KIND_COUNT = 7
 };
 
 /* A fabric and one domain on it, with the fi_info they were opened from. */

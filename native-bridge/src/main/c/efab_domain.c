@@ -29,20 +29,27 @@ static struct fi_info *efab_hints(const char *provider)
 	return hints;
 }
 
+/* Whether `name` is unset (NULL or "": any) or equal to `value`. */
+static int efab_matches(const char *name, const char *value)
+{
+	return !name || !name[0] || (value && !strcmp(name, value));
+}
+
 /*
- * Writes the distinct names of the providers that offer FI_EP_RDM with FI_MSG | FI_RMA under
- * this shim's hints into buf, comma-separated. Returns 0 or -FI_E*.
+ * Writes one line "provider\tfabric\tdomain\n" per entry that `provider` (NULL or "" = any)
+ * offers under this shim's hints, in libfabric's order, into buf (NUL-terminated). Returns 0,
+ * -FI_ETOOSMALL when buf cannot hold them all, or -FI_E*. No entry is not an error: buf is "".
  */
-int efab_list_providers(uint32_t version, char *buf, size_t len)
+int efab_list_entries(uint32_t version, const char *provider, char *buf, size_t len)
 {
 	struct fi_info *hints, *list = NULL, *cur;
 	size_t used = 0;
-	int ret;
+	int ret, n;
 
 	if (len == 0)
-		return -FI_EINVAL;
+		return -FI_ETOOSMALL;
 	buf[0] = '\0';
-	hints = efab_hints(NULL);
+	hints = efab_hints(provider);
 	if (!hints)
 		return -FI_ENOMEM;
 	ret = fi_getinfo(version, NULL, NULL, 0, hints, &list);
@@ -52,26 +59,26 @@ int efab_list_providers(uint32_t version, char *buf, size_t len)
 	if (ret)
 		return ret;
 	for (cur = list; cur; cur = cur->next) {
-		const char *name = cur->fabric_attr->prov_name;
-		struct fi_info *prev;
-		int seen = 0;
-		for (prev = list; prev != cur; prev = prev->next)
-			if (!strcmp(prev->fabric_attr->prov_name, name))
-				seen = 1;
-		if (!seen && used + strlen(name) + 2 < len)
-			used += snprintf(buf + used, len - used, "%s%s", used ? "," : "", name);
+		n = snprintf(buf + used, len - used, "%s\t%s\t%s\n", cur->fabric_attr->prov_name,
+			     cur->fabric_attr->name ? cur->fabric_attr->name : "",
+			     cur->domain_attr->name ? cur->domain_attr->name : "");
+		if (n < 0 || (size_t)n >= len - used) {
+			ret = -FI_ETOOSMALL;
+			break;
+		}
+		used += n;
 	}
 	fi_freeinfo(list);
-	return 0;
+	return ret;
 }
 
 /*
  * Opens the first fabric and domain that `provider` (NULL or "" = any) offers under this
- * shim's hints, restricted to the domain named `domain_name` when that is not NULL or "".
- * Returns -FI_ENODATA when nothing matches.
+ * shim's hints whose fabric is named `fabric_name` and whose domain is named `domain_name`
+ * (each NULL or "" = any). Returns -FI_ENODATA when nothing matches.
  */
-int efab_domain_open(uint32_t version, const char *provider, const char *domain_name,
-		     struct efab_domain **out)
+int efab_domain_open(uint32_t version, const char *provider, const char *fabric_name,
+		     const char *domain_name, struct efab_domain **out)
 {
 	struct fi_info *hints, *list = NULL, *cur;
 	struct efab_domain *d;
@@ -86,7 +93,8 @@ int efab_domain_open(uint32_t version, const char *provider, const char *domain_
 	if (ret)
 		return ret;
 	for (cur = list; cur; cur = cur->next)
-		if (!domain_name || !domain_name[0] || !strcmp(cur->domain_attr->name, domain_name))
+		if (efab_matches(fabric_name, cur->fabric_attr->name) &&
+		    efab_matches(domain_name, cur->domain_attr->name))
 			break;
 	if (!cur) {
 		fi_freeinfo(list);

@@ -50,16 +50,22 @@ int efab_av_remove(struct fid_av *av, uint64_t fi_addr)
 	return fi_av_remove(av, &addr, 1, 0);
 }
 
-/* Opens an endpoint bound to one completion queue (transmit and receive) and one address
- * vector, and enables it. Keeps the process's SIGSEGV and SIGBUS handlers (see efab_common.c):
- * shm replaces them in fi_endpoint, before the endpoint has a region that its handler unlinks. */
-int efab_ep_open(struct efab_domain *d, struct fid_cq *cq, struct fid_av *av, struct fid_ep **out)
+/*
+ * Opens an endpoint bound to one completion queue (transmit and receive), one address vector
+ * and, when eq is not NULL, one event queue, and enables it. A provider that refuses the event
+ * queue does not stop the open: *eq_bound gets fi_ep_bind's answer (0 when bound) and the
+ * endpoint goes on without. Keeps the process's SIGSEGV and SIGBUS handlers (see efab_common.c):
+ * shm replaces them in fi_endpoint, before the endpoint has a region that its handler unlinks.
+ */
+int efab_ep_open(struct efab_domain *d, struct fid_cq *cq, struct fid_av *av, struct fid_eq *eq,
+		 struct fid_ep **out, int *eq_bound)
 {
 	struct efab_signals signals;
 	struct fid_ep *ep;
 	int ret;
 
 	*out = NULL;
+	*eq_bound = -FI_ENOEQ;
 	efab_signals_save(&signals);
 	ret = fi_endpoint(d->domain, d->info, &ep, NULL);
 	efab_signals_restore(&signals);
@@ -71,6 +77,8 @@ int efab_ep_open(struct efab_domain *d, struct fid_cq *cq, struct fid_av *av, st
 	ret = fi_ep_bind(ep, &av->fid, 0);
 	if (ret)
 		goto err;
+	if (eq)
+		*eq_bound = fi_ep_bind(ep, &eq->fid, 0);
 	ret = fi_enable(ep);
 	efab_signals_restore(&signals);
 	if (ret)

@@ -2,7 +2,6 @@ package org.efashuffle.fabric;
 
 import java.util.List;
 import java.util.Set;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import jnr.ffi.Pointer;
 import jnr.ffi.byref.LongLongByReference;
@@ -14,7 +13,6 @@ import jnr.ffi.byref.LongLongByReference;
  */
 final class CompletionQueue implements AutoCloseable {
   private static final System.Logger LOG = System.getLogger(CompletionQueue.class.getName());
-  private static final long WARN_INTERVAL_NANOS = TimeUnit.SECONDS.toNanos(10);
   private static final int BATCH = 64;
   private static final int ENTRY_SIZE = 40; // op_context, flags, len, buf, data
   private static final int LEN_OFFSET = 16;
@@ -35,9 +33,7 @@ final class CompletionQueue implements AutoCloseable {
   private final LongLongByReference errorContext = new LongLongByReference();
   private final int[] errorNumber = new int[1];
   private final AtomicLong skipped = new AtomicLong();
-  private boolean warned;
-  private long lastWarnNanos;
-  private long unlogged;
+  private final WarningLimiter warnings = new WarningLimiter(LOG);
   private boolean closed;
 
   private CompletionQueue(long handle, boolean waitable) {
@@ -117,8 +113,9 @@ final class CompletionQueue implements AutoCloseable {
 
   private int dispatch(long ret, PendingOperations pending, String call) {
     // EINTR: a signal reached the thread blocked in fi_cq_sread (the JVM's SIGCHLD when a child
-    // process exits, for one): nothing completed, read again.
-    if (ret == -Errno.EAGAIN || ret == -Errno.ETIMEDOUT || ret == -Errno.EINTR) {
+    // process exits, for one). ECANCELED: fi_cq_signal woke fi_cq_sread (efa from libfabric 2.5,
+    // sockets), where fi_cq(3) documents EAGAIN. Either way nothing completed: read again.
+    if (ret == -Errno.EAGAIN || ret == -Errno.ETIMEDOUT || ret == -Errno.EINTR || ret == -Errno.ECANCELED) {
       return 0;
     }
     if (ret == ERROR_READ) {
@@ -153,7 +150,7 @@ final class CompletionQueue implements AutoCloseable {
       if (t instanceof Error) {
         throw (Error) t; // the thread cannot go on: the endpoint reports it (FabricEndpoint.failure)
       }
-      warn("completing " + piece.operation.name + " failed: " + t);
+      warnings.warn("completing " + piece.operation.name + " failed: " + t);
       return;
     }
     piece.operation.pieceDone(moved);
@@ -171,21 +168,7 @@ final class CompletionQueue implements AutoCloseable {
 
   private void skip(String what) {
     skipped.incrementAndGet();
-    warn("skipped " + what);
-  }
-
-  /** Logs at WARN, at most once per WARN_INTERVAL, counting what was left out in between. */
-  private void warn(String message) {
-    long now = System.nanoTime();
-    if (warned && now - lastWarnNanos < WARN_INTERVAL_NANOS) {
-      unlogged++;
-      return;
-    }
-    LOG.log(System.Logger.Level.WARNING, message
-        + (unlogged > 0 ? " (" + unlogged + " similar warnings not logged since the last)" : ""));
-    warned = true;
-    lastWarnNanos = now;
-    unlogged = 0;
+    warnings.warn("skipped " + what);
   }
 
   /** Reads the next error entry into errorContext/errorNumber/errorText; returns ERROR_READ or -FI_EAGAIN. */

@@ -8,6 +8,7 @@ public final class Errno {
   public static final int EINVAL = 22;
   public static final int ENOSYS = 38;
   public static final int ENODATA = 61;
+  public static final int ENOPROTOOPT = 92;
   public static final int ETIMEDOUT = 110;
   public static final int ECANCELED = 125;
   public static final int ETOOSMALL = 257;

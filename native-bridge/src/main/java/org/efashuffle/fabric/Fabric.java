@@ -1,7 +1,7 @@
 package org.efashuffle.fabric;
 
 import java.nio.charset.StandardCharsets;
-import java.util.Arrays;
+import java.util.ArrayList;
 import java.util.List;
 
 /**
@@ -66,18 +66,64 @@ public final class Fabric {
     return Math.min(shim().efab_runtime_version(), WANTED_API_VERSION);
   }
 
-  /** The loaded libfabric's own API version as "major.minor". */
+  /** The loaded libfabric's own API version as "major.minor" (fi_version()). */
   public static String runtimeVersion() {
-    int v = shim().efab_runtime_version();
-    return (v >>> 16) + "." + (v & 0xffff);
+    return versionString(runtimeVersionNumber());
+  }
+
+  static int runtimeVersionNumber() {
+    return shim().efab_runtime_version();
+  }
+
+  static String versionString(int version) {
+    return (version >>> 16) + "." + (version & 0xffff);
   }
 
   /** Providers that offer FI_EP_RDM with FI_MSG | FI_RMA here, e.g. [tcp;ofi_rxm, shm]. */
   public static List<String> providers() {
-    byte[] buf = new byte[4096];
-    check(shim().efab_list_providers(apiVersion(), buf, buf.length), "fi_getinfo");
-    String joined = cString(buf);
-    return joined.isEmpty() ? List.of() : Arrays.asList(joined.split(","));
+    return entries(null).stream().map(Entry::provider).distinct().toList();
+  }
+
+  /**
+   * The domains {@code provider} offers on the fabric it would open (see
+   * {@link FabricDomain#open(String, String, String)}: {@code fabric} null means the provider's
+   * default, for {@code efa} the {@code efa} fabric), in libfabric's order, each once: one per
+   * device on a multi-NIC EFA host ({@code rdmap…-rdm}), one per interface for tcp
+   * ({@code eth0}, {@code lo}). A name from this list is what {@code FabricDomain.open} takes as
+   * its domain, so executors on one host can spread over the devices.
+   */
+  public static List<String> domains(String provider, String fabric) {
+    String wanted = FabricDomain.providerAsked(provider);
+    return entries(wanted).stream()
+        .filter(e -> FabricDomain.fabricMatches(e, FabricDomain.fabricAsked(wanted, fabric)))
+        .map(Entry::domain).distinct().toList();
+  }
+
+  /** One fi_info entry as fi_getinfo lists it under the shim's hints. */
+  record Entry(String provider, String fabric, String domain) {
+    @Override
+    public String toString() {
+      return provider + "/" + fabric + "/" + domain;
+    }
+  }
+
+  /** What {@code provider} (null: every provider) offers under the shim's hints, in libfabric's order. */
+  static List<Entry> entries(String provider) {
+    byte[] buf = new byte[1 << 16];
+    int ret;
+    while ((ret = shim().efab_list_entries(apiVersion(), provider, buf, buf.length)) == -Errno.ETOOSMALL
+        && buf.length < (1 << 24)) {
+      buf = new byte[buf.length * 4];
+    }
+    check(ret, "fi_getinfo");
+    List<Entry> entries = new ArrayList<>();
+    for (String line : cString(buf).split("\n")) {
+      String[] fields = line.split("\t", -1);
+      if (fields.length == 3) {
+        entries.add(new Entry(fields[0], fields[1], fields[2]));
+      }
+    }
+    return entries;
   }
 
   /** Native objects of the bridge that are open now, across the process. */
@@ -89,16 +135,17 @@ public final class Fabric {
         s.efab_open_objects(LibFabricShim.EFAB_AV),
         s.efab_open_objects(LibFabricShim.EFAB_EP),
         s.efab_open_objects(LibFabricShim.EFAB_MR),
-        s.efab_open_objects(LibFabricShim.EFAB_MEMORY));
+        s.efab_open_objects(LibFabricShim.EFAB_MEMORY),
+        s.efab_open_objects(LibFabricShim.EFAB_EQ));
   }
 
   /** Counts of open native objects; {@link #isZero()} after everything was closed. */
   public record OpenObjects(
       long domains, long completionQueues, long addressVectors, long endpoints,
-      long registrations, long memoryBlocks) {
+      long registrations, long memoryBlocks, long eventQueues) {
     public boolean isZero() {
       return domains == 0 && completionQueues == 0 && addressVectors == 0 && endpoints == 0
-          && registrations == 0 && memoryBlocks == 0;
+          && registrations == 0 && memoryBlocks == 0 && eventQueues == 0;
     }
   }
 

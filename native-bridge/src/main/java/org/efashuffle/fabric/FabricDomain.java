@@ -25,6 +25,13 @@ public final class FabricDomain implements AutoCloseable {
       | LibFabricShim.FI_SEND | LibFabricShim.FI_RECV;
   static final long LOCAL_ACCESS = LibFabricShim.FI_READ | LibFabricShim.FI_SEND | LibFabricShim.FI_RECV;
 
+  static final String EFA = "efa";
+  /** The efa provider's fabric of its own protocol (with emulation), and the one without (libfabric 2.1+). */
+  static final String EFA_FABRIC = "efa";
+  static final String EFA_DIRECT_FABRIC = "efa-direct";
+  /** The oldest libfabric whose efa provider we run on (1.18: device RDMA read on by default). */
+  static final int MIN_EFA_VERSION = Fabric.version(1, 18);
+
   private static final SecureRandom KEYS = new SecureRandom();
   private static final int KEY_ATTEMPTS = 16;
 
@@ -54,25 +61,88 @@ public final class FabricDomain implements AutoCloseable {
   }
 
   /**
-   * Opens the first domain that {@code provider} offers ({@code efa}, {@code tcp;ofi_rxm},
-   * {@code shm}, ...; null, empty or {@code auto} for libfabric's first choice), restricted to
-   * the domain called {@code domainName} (e.g. {@code lo} for tcp on loopback) when not null.
-   *
-   * @throws FabricException naming the provider and listing those found when none matches
+   * Opens a domain of {@code provider} on its default fabric: as
+   * {@link #open(String, String, String)} with no fabric named.
    */
   public static FabricDomain open(String provider, String domainName) {
-    String wanted = provider == null || provider.isEmpty() || provider.equals("auto") ? null : provider;
-    LongLongByReference out = new LongLongByReference();
-    int ret = Fabric.shim().efab_domain_open(Fabric.apiVersion(), wanted, domainName, out);
-    if (ret == -Errno.ENODATA) {
+    return open(provider, null, domainName);
+  }
+
+  /**
+   * Opens the first domain that {@code provider} offers ({@code efa}, {@code tcp;ofi_rxm},
+   * {@code shm}, ...; null, empty or {@code auto} for libfabric's first choice) on the fabric
+   * called {@code fabricName}, restricted to the domain called {@code domainName} (e.g. {@code lo}
+   * for tcp on loopback, {@code rdmap16s27-rdm} for one EFA device; see {@link Fabric#domains})
+   * when not null. With no fabric named, {@code efa} opens the {@code efa} fabric, and no provider
+   * opens {@code efa-direct} (listed first from libfabric 2.1: no emulation, sends limited to the
+   * MTU, and another wire protocol than {@code efa}); only naming it opens it.
+   *
+   * @throws FabricException naming what was asked and listing what is offered when nothing
+   *     matches, or refusing {@code efa} on a libfabric older than 1.18
+   */
+  public static FabricDomain open(String provider, String fabricName, String domainName) {
+    String wanted = providerAsked(provider);
+    int runtime = Fabric.runtimeVersionNumber();
+    refuseOldEfa(wanted, runtime);
+    String fabric = fabricAsked(wanted, fabricName);
+    List<Fabric.Entry> offered = Fabric.entries(wanted);
+    Fabric.Entry chosen = choose(offered, fabric, domainName);
+    if (chosen == null) {
       String what = "provider '" + (wanted == null ? "auto" : wanted) + "'"
+          + (fabric == null ? "" : " on fabric '" + fabric + "'")
           + (domainName == null || domainName.isEmpty() ? "" : " with domain '" + domainName + "'");
       throw new FabricException("fi_getinfo", Errno.ENODATA,
-          what + " not found with FI_EP_RDM, FI_MSG and FI_RMA; providers found: "
-              + Fabric.providers() + " (libfabric " + Fabric.runtimeVersion() + ")");
+          what + " not found with FI_EP_RDM, FI_MSG and FI_RMA; "
+              + (offered.isEmpty() ? "" : "it offers " + offered.stream().distinct().toList() + "; ")
+              + "providers found: " + Fabric.providers() + " (libfabric " + Fabric.runtimeVersion() + ")");
     }
-    Fabric.check(ret, "open provider '" + wanted + "'");
+    refuseOldEfa(chosen.provider(), runtime);
+    LongLongByReference out = new LongLongByReference();
+    Fabric.check(Fabric.shim().efab_domain_open(Fabric.apiVersion(), chosen.provider(), chosen.fabric(),
+        chosen.domain(), out), "open " + chosen);
     return new FabricDomain(out.longValue());
+  }
+
+  /** The provider name to ask libfabric for: null for any ({@code auto}, null or empty). */
+  static String providerAsked(String provider) {
+    return provider == null || provider.isEmpty() || provider.equals("auto") ? null : provider;
+  }
+
+  /** The fabric to open: the one named, else {@code efa} for the efa provider, else null (any but efa-direct). */
+  static String fabricAsked(String provider, String fabric) {
+    if (fabric != null && !fabric.isEmpty()) {
+      return fabric;
+    }
+    return EFA.equals(provider) ? EFA_FABRIC : null;
+  }
+
+  /** Whether an entry is on the fabric asked (null: any fabric but efa-direct). */
+  static boolean fabricMatches(Fabric.Entry entry, String fabric) {
+    return fabric == null ? !EFA_DIRECT_FABRIC.equals(entry.fabric()) : fabric.equals(entry.fabric());
+  }
+
+  /** The first entry on the fabric asked (see {@link #fabricMatches}) with the domain asked (null or empty: any), or null. */
+  static Fabric.Entry choose(List<Fabric.Entry> entries, String fabric, String domainName) {
+    for (Fabric.Entry e : entries) {
+      if (fabricMatches(e, fabric) && (domainName == null || domainName.isEmpty() || domainName.equals(e.domain()))) {
+        return e;
+      }
+    }
+    return null;
+  }
+
+  /**
+   * Refuses the efa provider of a libfabric older than 1.18: Debian's libfabric1 1.17 has one,
+   * and loads silently when the EFA installer's library is not on the library path, with device
+   * RDMA read off on older devices.
+   */
+  static void refuseOldEfa(String provider, int runtimeVersion) {
+    if (EFA.equals(provider) && runtimeVersion < MIN_EFA_VERSION) {
+      throw new FabricException("open provider 'efa'", 0, "the efa provider needs libfabric "
+          + Fabric.versionString(MIN_EFA_VERSION) + " or later, and the libfabric loaded is "
+          + Fabric.versionString(runtimeVersion) + " (not the EFA installer's): start the executor's JVM with "
+          + "LD_LIBRARY_PATH=/opt/amazon/efa/lib in its environment");
+    }
   }
 
   long handle() {

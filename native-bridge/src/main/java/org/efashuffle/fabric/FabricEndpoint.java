@@ -4,24 +4,28 @@ import java.lang.management.ManagementFactory;
 import java.lang.management.ThreadMXBean;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.LockSupport;
+import java.util.function.LongPredicate;
 import jnr.ffi.byref.LongLongByReference;
 
 /**
- * A reliable-datagram endpoint (FI_EP_RDM) with its completion queue, address vector and progress
- * thread. Operations are posted from any thread and return futures; the progress thread reads
+ * A reliable-datagram endpoint (FI_EP_RDM) with its completion queue, address vector, event queue
+ * (where the provider takes one) and progress thread. Operations are posted from any thread and return futures; the progress thread reads
  * completions and completes them, so callbacks on those futures run on the progress thread and
  * must not block. The progress thread also keeps the endpoint serving peers' reads (software
  * providers, and EFA's emulated reads, need the target to make progress). When idle it blocks in
  * {@code fi_cq_sread}; where the provider has no wait object it parks with a back-off growing to
  * {@link #MAX_BUSY_PARK_NANOS} while a read or send is in flight or the endpoint was active in the
  * last {@link #RECENT_ACTIVITY_NANOS}, else to 1 ms (posted receives wait for peers and are not
- * work in flight).
+ * work in flight). It drains the event queue every {@link #EXPIRY_CHECK_NANOS} and retries posts
+ * that wait in their destination's queue ({@link PostBacklog}) after completions.
  *
  * <p>Buffers: the caller owns every {@link MemoryRegion} passed in and must keep it registered
  * (and its memory mapped) until the operation has settled ({@link FabricOperation#settled()}).
@@ -53,15 +57,20 @@ public final class FabricEndpoint implements AutoCloseable {
   static final long RECENT_ACTIVITY_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
   private static final AtomicInteger THREADS = new AtomicInteger();
   private static final ThreadMXBean THREAD_CPU = ManagementFactory.getThreadMXBean();
+  /** Providers whose endpoints were found to take no event queue (logged once each). */
+  private static final Set<String> NO_EVENT_QUEUE = ConcurrentHashMap.newKeySet();
 
   private final FabricDomain domain;
   private final EndpointConfig config;
   private final LibFabricShim.Api shim;
   private final CompletionQueue cq;
   private final long av;
+  /** Null where the provider gives the endpoint none. */
+  private final EventQueue eq;
   private final long ep;
+  private final ReadEmulation readEmulation;
   private final PendingOperations pending;
-  private final ConcurrentLinkedQueue<Piece> backlog = new ConcurrentLinkedQueue<>();
+  private final PostBacklog backlog = new PostBacklog();
   private final AtomicLong posts = new AtomicLong();
   /** Reads and sends whose future has not completed: work the progress thread waits for. */
   private final AtomicInteger timedInFlight = new AtomicInteger();
@@ -72,21 +81,24 @@ public final class FabricEndpoint implements AutoCloseable {
   private final byte[] address;
   private final Thread progress;
   private volatile boolean sleeping;
+  private volatile LongPredicate backOff;
   /** Set when close() begins or the progress thread has died: nothing more is posted. */
   private volatile boolean closing;
 
   private FabricEndpoint(FabricDomain domain, EndpointConfig config, CompletionQueue cq, long av,
-      long ep, PendingOperations pending) {
+      EventQueue eq, long ep, PendingOperations pending) {
     this.domain = domain;
     this.config = config;
     this.shim = Fabric.shim();
     this.cq = cq;
     this.av = av;
+    this.eq = eq;
     this.ep = ep;
     this.pending = pending;
     this.uses = new UseCount(() -> "endpoint on " + domain);
     this.pieceSize = Math.min(Math.min(MAX_PIECE, config.maxReadPiece()), domain.maxMessageSize());
     this.address = readAddress();
+    this.readEmulation = ReadEmulation.ask(domain.provider(), shim, ep);
     this.progress = new Thread(this::progressLoop,
         "efa-fabric-progress-" + domain.provider() + "-" + THREADS.incrementAndGet());
     this.progress.setDaemon(true);
@@ -98,14 +110,31 @@ public final class FabricEndpoint implements AutoCloseable {
     PendingOperations pending = new PendingOperations(config.maxInFlight());
     CompletionQueue cq = null;
     long av = 0;
+    EventQueue eq = null;
+    long ep = 0;
     try {
       cq = CompletionQueue.open(domain, config.completionQueueSize());
       LongLongByReference out = new LongLongByReference();
       Fabric.check(shim.efab_av_open(domain.handle(), config.addressVectorSize(), out), "fi_av_open");
       av = out.longValue();
-      Fabric.check(shim.efab_ep_open(domain.handle(), cq.handle(), av, out), "fi_endpoint on " + domain);
-      return new FabricEndpoint(domain, config, cq, av, out.longValue(), pending);
+      eq = openEventQueue(domain);
+      int[] eqBound = new int[1];
+      Fabric.check(shim.efab_ep_open(domain.handle(), cq.handle(), av, eq == null ? 0 : eq.handle(), out, eqBound),
+          "fi_endpoint on " + domain);
+      ep = out.longValue();
+      if (eq != null && eqBound[0] != 0) {
+        noEventQueue(domain, "fi_ep_bind", eqBound[0]);
+        eq.close();
+        eq = null;
+      }
+      return new FabricEndpoint(domain, config, cq, av, eq, ep, pending);
     } catch (RuntimeException e) {
+      if (ep != 0) {
+        shim.efab_ep_close(ep);
+      }
+      if (eq != null) {
+        eq.close();
+      }
       if (av != 0) {
         shim.efab_av_close(av);
       }
@@ -114,6 +143,24 @@ public final class FabricEndpoint implements AutoCloseable {
       }
       pending.close();
       throw e;
+    }
+  }
+
+  /** An event queue for a new endpoint, or null where the provider has none (logged once per provider). */
+  private static EventQueue openEventQueue(FabricDomain domain) {
+    try {
+      return EventQueue.open(domain);
+    } catch (FabricException e) {
+      noEventQueue(domain, "fi_eq_open", -e.errno());
+      return null;
+    }
+  }
+
+  private static void noEventQueue(FabricDomain domain, String call, int ret) {
+    if (NO_EVENT_QUEUE.add(domain.provider())) {
+      LOG.log(System.Logger.Level.WARNING, "provider " + domain.provider() + " gives its endpoints no event queue ("
+          + call + ": " + Fabric.strerror(ret) + "): they go on without, and errors of the provider's internal "
+          + "operations go unreported");
     }
   }
 
@@ -131,6 +178,31 @@ public final class FabricEndpoint implements AutoCloseable {
   /** This endpoint's address, as peers pass it to {@link #insertPeer}. */
   public byte[] address() {
     return address.clone();
+  }
+
+  /** Whether an event queue is bound (the provider's internal errors are reported and drained, not abort()ed). */
+  public boolean eventQueueBound() {
+    return eq != null;
+  }
+
+  /** Whether reads run on the device or are emulated (efa), or {@link ReadEmulation#NOT_APPLICABLE}. */
+  public ReadEmulation readEmulation() {
+    return readEmulation;
+  }
+
+  /**
+   * What the executor's start line shows: provider, fabric, domain, the libfabric loaded, reads
+   * and the event queue, e.g. {@code provider efa, fabric efa, domain rdmap16s27-rdm, libfabric
+   * 2.3, reads on the device, event queue bound}.
+   */
+  public String describe() {
+    return "provider " + domain.provider() + ", fabric " + domain.fabricName() + ", domain " + domain.name()
+        + ", libfabric " + Fabric.runtimeVersion() + ", " + readEmulation + ", "
+        + (eq != null ? "event queue bound" : "no event queue");
+  }
+
+  long handle() {
+    return ep;
   }
 
   /**
@@ -197,7 +269,7 @@ public final class FabricEndpoint implements AutoCloseable {
       long n = Math.min(pieceSize, length - done);
       long buf = local.address() + localOffset + done;
       long raddr = remoteAddress + done;
-      submit(new Piece(op, local) {
+      submit(new Piece(op, local, peer) {
         @Override
         long post(LibFabricShim.Api s, long context) {
           return s.efab_read(ep, buf, n, local.descriptor(), peer, raddr, key, context);
@@ -223,7 +295,7 @@ public final class FabricEndpoint implements AutoCloseable {
     checkMessageLength(length);
     Operation op = timed(new Operation("send of " + length + " bytes to peer " + peer, 1, deadline(), true));
     long buf = local.address() + offset;
-    submit(new Piece(op, local) {
+    submit(new Piece(op, local, peer) {
       @Override
       long post(LibFabricShim.Api s, long context) {
         return s.efab_send(ep, buf, length, local.descriptor(), peer, context);
@@ -251,7 +323,7 @@ public final class FabricEndpoint implements AutoCloseable {
     checkMessageLength(length);
     Operation op = new Operation("receive into " + length + " bytes", 1, 0, false);
     long buf = local.address() + offset;
-    submit(new Piece(op, local) {
+    submit(new Piece(op, local, Piece.ANY_SOURCE) {
       @Override
       long post(LibFabricShim.Api s, long context) {
         return s.efab_recv(ep, buf, length, local.descriptor(), context);
@@ -288,10 +360,10 @@ public final class FabricEndpoint implements AutoCloseable {
       piece.operation.fail(closedCause());
       return;
     }
-    if (!backlog.isEmpty() || !tryPost(piece)) {
+    if (backlog.isWaiting(piece.destination) || tryPost(piece) != PostBacklog.Outcome.DONE) {
       backlog.add(piece);
       if (closing || uses.isClosed()) {
-        failBacklog(closedCause()); // close (or the progress thread's end) may have drained the backlog before the add
+        backlog.failAll(closedCause()); // close (or the progress thread's end) may have drained the backlog before the add
       }
     } else if (failure.isDone()) {
       pending.failAll(closedCause()); // posted as the progress thread died: nothing would complete it
@@ -315,19 +387,21 @@ public final class FabricEndpoint implements AutoCloseable {
   }
 
   /**
-   * Posts a piece; false when libfabric (or our context table) is full and it must wait. The post
+   * Posts a piece: DONE when posted or failed for good, AGAIN when libfabric answered -FI_EAGAIN
+   * (its destination in back-off, or the provider's queue full), FULL when every context slot
+   * is taken. The post
    * runs inside the use counts of this endpoint and of the piece's region, so a close waits for
    * it; a piece whose endpoint or region is closed fails instead. Operations are failed outside
    * the use counts (their callbacks may close the endpoint).
    */
-  private boolean tryPost(Piece piece) {
+  private PostBacklog.Outcome tryPost(Piece piece) {
     if (!piece.operation.beginPost()) {
-      return true; // failed already (another piece's error or a timeout): nothing to post
+      return PostBacklog.Outcome.DONE; // failed already (another piece's error or a timeout): nothing to post
     }
     long context = pending.acquire(piece);
     if (context == 0) {
       piece.operation.endPost();
-      return false;
+      return PostBacklog.Outcome.FULL;
     }
     RuntimeException refused = null;
     long ret = 0;
@@ -339,7 +413,8 @@ public final class FabricEndpoint implements AutoCloseable {
           refused = piece.region.uses().closedException();
         } else {
           try {
-            ret = piece.post(shim, context);
+            LongPredicate held = backOff;
+            ret = held != null && held.test(piece.destination) ? -Errno.EAGAIN : piece.post(shim, context);
           } finally {
             piece.region.uses().exit();
           }
@@ -349,20 +424,20 @@ public final class FabricEndpoint implements AutoCloseable {
       }
     }
     if (refused == null && ret == 0) {
-      return true;
+      return PostBacklog.Outcome.DONE;
     }
     pending.release(context);
     piece.operation.endPost();
     if (refused != null) {
       piece.operation.fail(refused);
-      return true;
+      return PostBacklog.Outcome.DONE;
     }
     if (ret == -Errno.EAGAIN) {
-      return false;
+      return PostBacklog.Outcome.AGAIN;
     }
     piece.operation.fail(new FabricException(piece.call(), (int) -ret,
         piece.operation.name + ": " + Fabric.strerror((int) -ret)));
-    return true;
+    return PostBacklog.Outcome.DONE;
   }
 
   private void wake() {
@@ -406,9 +481,43 @@ public final class FabricEndpoint implements AutoCloseable {
     }
   }
 
+  /**
+   * Test seam: posts to a destination for which {@code inBackOff} holds get -FI_EAGAIN without
+   * reaching libfabric, as the efa provider answers while that peer is in RNR back-off.
+   */
+  void backOff(LongPredicate inBackOff) {
+    backOff = inBackOff;
+    LockSupport.unpark(progress);
+  }
+
+  /** Test seam: the provider writes an error entry into the endpoint's event queue (which must be bound). */
+  void injectEventError(int err, int providerErrno) {
+    uses.enter();
+    try {
+      eq.injectError(err, providerErrno);
+    } finally {
+      uses.exit();
+    }
+  }
+
+  /** Test seam: error entries read from the event queue so far. */
+  long eventErrors() {
+    return eq == null ? 0 : eq.errors();
+  }
+
   /** Test seam: takes a context slot for {@code piece} as a post would, without posting anything. */
   long holdContext(Piece piece) {
     return pending.acquire(piece);
+  }
+
+  /** Test seam: whether the progress thread is idle (blocked in fi_cq_sread, or parked). */
+  boolean sleeping() {
+    return sleeping;
+  }
+
+  /** Whether an idle progress thread blocks in fi_cq_sread (the provider gave the queue a wait object). */
+  boolean blocksInCompletionQueue() {
+    return cq.waitable();
   }
 
   /** Test seam: entries skipped because their context was not a pending operation of ours. */
@@ -435,15 +544,18 @@ public final class FabricEndpoint implements AutoCloseable {
         long seenPosts = posts.get();
         int completed = cq.poll(pending) + dispatchInjected() + retryBacklog();
         long now = System.nanoTime();
+        if (now - nextExpiry > 0) { // also under load: a busy endpoint still times out and hears errors
+          pending.expire(now);
+          backlog.expire(now);
+          if (eq != null) {
+            eq.drain(); // throws when an error leaves the endpoint unable to go on
+          }
+          nextExpiry = now + EXPIRY_CHECK_NANOS;
+        }
         if (completed > 0) {
           lastActivity = now;
           parkNanos = MIN_PARK_NANOS;
           continue;
-        }
-        if (now - nextExpiry > 0) {
-          pending.expire(now);
-          expireBacklog(now);
-          nextExpiry = now + EXPIRY_CHECK_NANOS;
         }
         if (now - lastActivity < spinNanos) {
           Thread.onSpinWait();
@@ -457,7 +569,9 @@ public final class FabricEndpoint implements AutoCloseable {
           continue;
         }
         if (cq.waitable()) {
-          completed = cq.await(pending, BLOCK_MILLIS);
+          // Posts waiting for a peer's back-off to end are retried within a millisecond, not
+          // only after the next completion.
+          completed = cq.await(pending, backlog.isEmpty() ? BLOCK_MILLIS : 1);
         } else {
           // No wait object: park. Posted receives alone are no reason to poll hard: they wait
           // for peers, who may send nothing for minutes.
@@ -479,37 +593,12 @@ public final class FabricEndpoint implements AutoCloseable {
       failure.complete(t);
       LOG.log(System.Logger.Level.ERROR, "fabric endpoint on " + domain + " stopped: its progress thread died", t);
       pending.failAll(dead);
-      failBacklog(dead);
+      backlog.failAll(dead);
     }
   }
 
   private int retryBacklog() {
-    int posted = 0;
-    Piece piece;
-    while ((piece = backlog.peek()) != null) {
-      if (!tryPost(piece)) {
-        break;
-      }
-      backlog.poll();
-      posted++;
-    }
-    return posted;
-  }
-
-  private void expireBacklog(long now) {
-    for (Piece piece : backlog) {
-      if (piece.operation.expired(now)) {
-        piece.operation.fail(new FabricException(piece.call(), Errno.ETIMEDOUT,
-            piece.operation.name + ": not posted before the operation timeout"));
-      }
-    }
-  }
-
-  private void failBacklog(RuntimeException cause) {
-    Piece piece;
-    while ((piece = backlog.poll()) != null) {
-      piece.operation.fail(cause);
-    }
+    return backlog.isEmpty() ? 0 : backlog.retry(this::tryPost);
   }
 
   /**
@@ -551,11 +640,14 @@ public final class FabricEndpoint implements AutoCloseable {
     IllegalStateException cause = uses.closedException();
     try {
       Fabric.check(shim.efab_ep_close(ep), "fi_close(ep)");
+      if (eq != null) {
+        eq.close();
+      }
       Fabric.check(shim.efab_av_close(av), "fi_close(av)");
       cq.close();
     } finally {
       pending.releaseAll(cause); // the endpoint is closed: libfabric holds none of their memory now
-      failBacklog(cause);
+      backlog.failAll(cause);
       pending.close();
       if (interrupted) {
         Thread.currentThread().interrupt();

@@ -16,6 +16,7 @@ final class LibFabricShim {
   static final int EFAB_EP = 3;
   static final int EFAB_MR = 4;
   static final int EFAB_MEMORY = 5;
+  static final int EFAB_EQ = 6;
 
   /** Registration access bits (rdma/fabric.h). */
   static final long FI_READ = 1L << 8;
@@ -39,9 +40,10 @@ final class LibFabricShim {
 
     long efab_signal_handler(int signum);
 
-    int efab_list_providers(int version, @Out byte[] buf, long len);
+    int efab_list_entries(int version, String provider, @Out byte[] buf, long len);
 
-    int efab_domain_open(int version, String provider, String domainName, @Out LongLongByReference out);
+    int efab_domain_open(int version, String provider, String fabricName, String domainName,
+        @Out LongLongByReference out);
 
     int efab_domain_close(long domain);
 
@@ -85,7 +87,17 @@ final class LibFabricShim {
 
     int efab_av_remove(long av, long fiAddr);
 
-    int efab_ep_open(long domain, long cq, long av, @Out LongLongByReference out);
+    int efab_eq_open(long domain, long size, @Out LongLongByReference out);
+
+    int efab_eq_close(long eq);
+
+    long efab_eq_read(long eq, @Out int[] err, @Out int[] provErrno, @Out byte[] msg, long msgLen);
+
+    int efab_eq_inject_error(long eq, int err, int provErrno);
+
+    int efab_ep_open(long domain, long cq, long av, long eq, @Out LongLongByReference out, @Out int[] eqBound);
+
+    int efab_ep_efa_emulated_read(long ep, @Out int[] emulated);
 
     int efab_ep_close(long ep);
 

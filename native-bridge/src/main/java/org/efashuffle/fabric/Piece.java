@@ -5,10 +5,16 @@ abstract class Piece {
   final Operation operation;
   /** The registration whose descriptor the post passes; its use count is held around the post. */
   final MemoryRegion region;
+  /** The peer (fi_addr_t) a read or send goes to, or {@link #ANY_SOURCE} for a receive. */
+  final long destination;
 
-  Piece(Operation operation, MemoryRegion region) {
+  /** The destination of receives (FI_ADDR_UNSPEC): no peer's fi_addr_t. */
+  static final long ANY_SOURCE = -1L;
+
+  Piece(Operation operation, MemoryRegion region, long destination) {
     this.operation = operation;
     this.region = region;
+    this.destination = destination;
   }
 
   /** Posts with the given 64-byte context; returns 0 or -FI_E* (-FI_EAGAIN: retry later). */

@@ -32,7 +32,7 @@ class CompletionDispatchTest {
 
   /** A piece the test holds a context for without posting it; its completion length is {@code length}. */
   private static Piece heldPiece(Operation op, MemoryRegion region, LongUnaryOperator length) {
-    return new Piece(op, region) {
+    return new Piece(op, region, Piece.ANY_SOURCE) {
       @Override
       long post(LibFabricShim.Api shim, long context) {
         throw new AssertionError("never posted");
@@ -71,7 +71,7 @@ class CompletionDispatchTest {
   }
 
   /** Real bytes both ways: a message each way and a read, after the injected entries. */
-  private static void stillServes(ReadTarget target, FabricReadTest.Reader reader) throws Exception {
+  static void stillServes(ReadTarget target, FabricReadTest.Reader reader) throws Exception {
     long back = target.endpoint.insertPeer(reader.endpoint.address());
     FabricOperation received = target.endpoint.receive(target.regions.get(0), 0, 4096);
     Patterns.fill(reader.memory);
