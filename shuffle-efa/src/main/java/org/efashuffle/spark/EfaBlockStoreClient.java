@@ -43,7 +43,7 @@ final class EfaBlockStoreClient extends BlockStoreClient {
   private final FabricTransport fabric;
   private final PeerInfo self;
   private final PeerDirectory peers;
-  private final PeerBreakers breakers = new PeerBreakers();
+  private final PeerBreakers breakers;
   private final ExecutorService fallbackThreads;
   private final boolean warnUnreachable;
   private final java.util.Set<String> warnedPeers = java.util.concurrent.ConcurrentHashMap.newKeySet();
@@ -59,6 +59,13 @@ final class EfaBlockStoreClient extends BlockStoreClient {
    */
   EfaBlockStoreClient(BlockStoreClient netty, boolean closeNetty, FabricTransport fabric, PeerInfo self,
       PeerDirectory peers, ExecutorService fallbackThreads, boolean warnUnreachable) {
+    this(netty, closeNetty, fabric, self, peers, fallbackThreads, warnUnreachable, new PeerBreakers());
+  }
+
+  /** As above, with the peers' breakers (tests pass their own clock). */
+  EfaBlockStoreClient(BlockStoreClient netty, boolean closeNetty, FabricTransport fabric, PeerInfo self,
+      PeerDirectory peers, ExecutorService fallbackThreads, boolean warnUnreachable, PeerBreakers breakers) {
+    this.breakers = breakers;
     this.netty = netty;
     this.closeNetty = closeNetty;
     this.fabric = fabric;
