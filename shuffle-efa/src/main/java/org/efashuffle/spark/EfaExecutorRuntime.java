@@ -82,7 +82,8 @@ final class EfaExecutorRuntime implements AutoCloseable {
       boolean sparkClosesIt = spark == blockManager.blockTransferService();
       // Last: once installed, the client is in use.
       install(blockManager, new EfaBlockStoreClient(spark, !sparkClosesIt, transport, self,
-          new PeerDirectory(spark, timeout), fallbackThreads,
+          new PeerDirectory(spark, EfaShuffleConfig.REQUEST_TIMEOUT_MILLIS.get(settings), fallbackThreads),
+          fallbackThreads,
           EfaShuffleConfig.TRANSPORT.get(settings) == EfaShuffleConfig.Transport.FABRIC));
       if (served[0] != null) {
         resolver.pinInto(served[0].pinned());
