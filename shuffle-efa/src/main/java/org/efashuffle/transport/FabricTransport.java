@@ -7,6 +7,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
+import java.util.logging.Level;
 import java.util.logging.Logger;
 import org.efashuffle.common.protocol.BlockRef;
 import org.efashuffle.common.protocol.Message;
@@ -62,7 +63,7 @@ public final class FabricTransport implements AutoCloseable {
     try {
       server.expireLeases();
     } catch (RuntimeException e) { // a periodic task that throws is never run again
-      LOG.log(java.util.logging.Level.WARNING, "expiring fabric read leases failed", e);
+      LOG.log(Level.WARNING, "expiring fabric read leases failed", e);
     }
   }
 
