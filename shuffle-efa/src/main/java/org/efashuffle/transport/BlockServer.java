@@ -39,17 +39,17 @@ final class BlockServer {
 
   /** Called on the progress thread. */
   void onRequest(Message.FetchRequest request) {
+    List<BlockRef> refs = request.blocks();
+    if (refs.size() > maxBlocksPerRequest) {
+      LOG.warning("refused fetch request " + request.requestId() + ": " + refs.size() + " blocks, more than the "
+          + maxBlocksPerRequest + " an answer holds");
+      return;
+    }
     long peer;
     try {
       peer = channel.peer(request.replyAddress());
     } catch (RuntimeException e) {
       LOG.warning("refused fetch request " + request.requestId() + ": bad reply address: " + e.getMessage());
-      return;
-    }
-    List<BlockRef> refs = request.blocks();
-    if (refs.size() > maxBlocksPerRequest) {
-      LOG.warning("refused fetch request " + request.requestId() + ": " + refs.size() + " blocks, more than the "
-          + maxBlocksPerRequest + " an answer holds");
       return;
     }
     Leases.Lease lease = leases.open(request.requestId());

@@ -81,6 +81,11 @@ final class ControlChannel implements AutoCloseable {
     return peers.handle(address);
   }
 
+  /** The handle of a peer this channel has already addressed, or null (nothing reaches native code). */
+  Long knownPeer(byte[] address) {
+    return peers.known(address);
+  }
+
   /**
    * Posts a receive into {@code slot}. Called at start and then on the progress thread, where no
    * completion can be read while it runs: an operation already done when {@code receive} returns

@@ -142,14 +142,16 @@ public final class FabricTransport implements AutoCloseable {
     }
   }
 
-  /** Tells the server of an answer that no fetch awaits (it came after the request timeout) that its reader is done. */
+  /**
+   * Tells the server of an answer that no fetch awaits (it came after the request timeout) that
+   * its reader is done. Only a server this executor has sent requests to is told: an answer naming
+   * any other address is forged, and nothing is sent for it.
+   */
   private void endLateAnswer(Message.FetchAnswer answer) {
-    long server;
-    try {
-      server = channel.peer(answer.serverAddress());
-    } catch (RuntimeException e) {
-      LOG.warning("dropped an answer to fetch request " + answer.requestId() + " that nobody awaits: bad server address: "
-          + e.getMessage());
+    Long server = channel.knownPeer(answer.serverAddress());
+    if (server == null) {
+      LOG.warning("dropped an answer to fetch request " + answer.requestId() + " that nobody awaits, from an"
+          + " address this executor never sent a request to");
       return;
     }
     LOG.warning("answer to fetch request " + answer.requestId() + " came after the fetch stopped waiting; telling the"

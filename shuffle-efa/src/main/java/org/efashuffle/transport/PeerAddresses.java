@@ -41,6 +41,11 @@ final class PeerAddresses {
     return handles.computeIfAbsent(HexFormat.of().formatHex(address), k -> endpoint.insertPeer(address));
   }
 
+  /** The handle of a peer inserted before (this side sent to it), or null: nothing is inserted. */
+  Long known(byte[] address) {
+    return handles.get(HexFormat.of().formatHex(address));
+  }
+
   private String problem(byte[] address) {
     if (scheme == null) {
       return address.length == own.length ? null

@@ -142,6 +142,13 @@ class HostileInputTest {
       }
       expectRefusal(raw, peer, RawPeer.encode(new Message.FetchRequest(5, me, many), signer), logs, "blocks");
       assertEquals(0, outputs.open.get(), "nothing was published for a refused request");
+      // An answer nobody asked for, naming a server this executor never sent to: no done goes out.
+      byte[] stranger;
+      try (org.efashuffle.fabric.FabricEndpoint other = raw.domain.openEndpoint(EndpointConfig.defaults())) {
+        stranger = other.address();
+      }
+      expectRefusal(raw, peer, RawPeer.encode(new Message.FetchAnswer(5, stranger,
+          List.of(BlockLocation.ok(4096, 10, 1))), signer), logs, "never sent a request to");
 
       // Well-formed requests for blocks that do not exist: answered NOT_FOUND, nothing published.
       List<BlockRef> absent = List.of(BlockRef.of(7, 1, 1), new BlockRef(0, 1, 25, 40), BlockRef.of(0, 500, 0),
