@@ -29,14 +29,14 @@ class CorruptFabricBlockTest {
 
   @BeforeAll
   static void sortShuffleBaseline() {
-    try (JavaSparkContext sc = new JavaSparkContext(FetchToDiskTest.conf("local[2]").set("spark.shuffle.manager", "sort"))) {
+    try (JavaSparkContext sc = new JavaSparkContext(LocalClusters.conf("local[2]").set("spark.shuffle.manager", "sort"))) {
       expected = ShuffleJobs.runAll(sc);
     }
   }
 
   @Test
   void aFlippedBitIsCaughtAndTheBlockFetchedAgain() throws Exception {
-    SparkConf conf = FetchToDiskTest.conf("local-cluster[2,1,1024]")
+    SparkConf conf = LocalClusters.conf("local-cluster[2,1,1024]")
         .set("spark.shuffle.manager", "org.efashuffle.spark.EfaShuffleManager")
         .set("spark.shuffle.efa.provider", "tcp;ofi_rxm")
         .set("spark.shuffle.efa.domain", "lo")

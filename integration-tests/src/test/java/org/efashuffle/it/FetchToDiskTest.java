@@ -25,19 +25,10 @@ import org.junit.jupiter.params.provider.CsvSource;
 class FetchToDiskTest {
   private static Map<String, List<String>> expected;
 
-  static SparkConf conf(String master) {
-    return new SparkConf()
-        .setMaster(master)
-        .setAppName("efa-shuffle-it")
-        .set("spark.driver.host", "127.0.0.1")
-        .set("spark.driver.bindAddress", "127.0.0.1")
-        .set("spark.ui.enabled", "false")
-        .set("spark.executor.memory", "1024m");
-  }
 
   @BeforeAll
   static void sortShuffleBaseline() {
-    try (JavaSparkContext sc = new JavaSparkContext(conf("local[2]").set("spark.shuffle.manager", "sort"))) {
+    try (JavaSparkContext sc = new JavaSparkContext(LocalClusters.conf("local[2]").set("spark.shuffle.manager", "sort"))) {
       expected = ShuffleJobs.runAll(sc);
     }
   }
@@ -47,7 +38,7 @@ class FetchToDiskTest {
   @CsvSource({"tcp;ofi_rxm, lo, 1g", "shm, , 1g", "tcp;ofi_rxm, lo, 0"})
   void requestsSparkWantsOnDiskAreReadOverTheFabricIntoFiles(String provider, String domain, String mapOutputBytes)
       throws Exception {
-    SparkConf conf = conf("local-cluster[2,1,1024]")
+    SparkConf conf = LocalClusters.conf("local-cluster[2,1,1024]")
         .set("spark.shuffle.manager", "org.efashuffle.spark.EfaShuffleManager")
         .set("spark.shuffle.efa.provider", provider)
         .set("spark.shuffle.efa.domain", domain == null ? "" : domain)

@@ -34,23 +34,15 @@ class LoadTest {
   private static final int MAPS = 200;
   private static final int REDUCES = 200;
   private static final int RECORDS_PER_MAP = 400;
+  private static final String KRYO = "org.apache.spark.serializer.KryoSerializer";
 
   private static List<List<String>> expected;
 
-  private static SparkConf conf(String master) {
-    return new SparkConf()
-        .setMaster(master)
-        .setAppName("efa-shuffle-load")
-        .set("spark.driver.host", "127.0.0.1")
-        .set("spark.driver.bindAddress", "127.0.0.1")
-        .set("spark.ui.enabled", "false")
-        .set("spark.executor.memory", "1024m")
-        .set("spark.serializer", "org.apache.spark.serializer.KryoSerializer");
-  }
 
   @BeforeAll
   static void sortShuffleBaseline() throws Exception {
-    try (JavaSparkContext sc = new JavaSparkContext(conf("local[2]").set("spark.shuffle.manager", "sort"))) {
+    SparkConf sort = LocalClusters.conf("local[2]").set("spark.shuffle.manager", "sort").set("spark.serializer", KRYO);
+    try (JavaSparkContext sc = new JavaSparkContext(sort)) {
       expected = runConcurrently(sc);
     }
   }
@@ -59,9 +51,10 @@ class LoadTest {
   @CsvSource({"tcp;ofi_rxm, lo", "shm, "})
   void severalJobsOfManySmallBlocksAtOnceGiveSortShufflesRowsAllOverTheFabric(String provider, String domain)
       throws Exception {
-    SparkConf conf = conf("local-cluster[2,2,1024]")
+    SparkConf conf = LocalClusters.conf("local-cluster[2,2,1024]")
+        .set("spark.serializer", KRYO)
         .set("spark.reducer.maxSizeInFlight", "256k")
-        .set("spark.shuffle.efa.memory.mapOutputBytes", "4m")
+        .set("spark.shuffle.efa.memory.mapOutputBytes", "1m")
         .set("spark.shuffle.manager", "org.efashuffle.spark.EfaShuffleManager")
         .set("spark.shuffle.efa.provider", provider)
         .set("spark.shuffle.efa.domain", domain == null ? "" : domain);

@@ -24,10 +24,10 @@ public final class MemlockJobMain {
 
   public static void main(String[] args) throws IOException {
     Map<String, List<String>> expected;
-    try (JavaSparkContext sc = new JavaSparkContext(FetchToDiskTest.conf("local[2]").set("spark.shuffle.manager", "sort"))) {
+    try (JavaSparkContext sc = new JavaSparkContext(LocalClusters.conf("local[2]").set("spark.shuffle.manager", "sort"))) {
       expected = ShuffleJobs.runAll(sc);
     }
-    SparkConf efa = FetchToDiskTest.conf("local-cluster[2,1,1024]")
+    SparkConf efa = LocalClusters.conf("local-cluster[2,1,1024]")
         .set("spark.shuffle.manager", "org.efashuffle.spark.EfaShuffleManager")
         .set("spark.shuffle.efa.provider", "efa");
     try (JavaSparkContext sc = new JavaSparkContext(efa)) {

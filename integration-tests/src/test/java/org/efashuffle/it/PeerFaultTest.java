@@ -99,13 +99,7 @@ class PeerFaultTest {
   }
 
   private static SparkConf conf() {
-    return new SparkConf()
-        .setMaster("local-cluster[" + EXECUTORS + ",1,1024]")
-        .setAppName("efa-shuffle-peer-fault")
-        .set("spark.driver.host", "127.0.0.1")
-        .set("spark.driver.bindAddress", "127.0.0.1")
-        .set("spark.ui.enabled", "false")
-        .set("spark.executor.memory", "1024m")
+    return LocalClusters.conf("local-cluster[" + EXECUTORS + ",1,1024]")
         // One request in flight per task, so that most of a task's blocks are fetched after the fault.
         .set("spark.reducer.maxSizeInFlight", "1m");
   }

@@ -20,19 +20,10 @@ import org.junit.jupiter.params.provider.CsvSource;
 class SparkShuffleTest {
   private static Map<String, List<String>> expected;
 
-  private static SparkConf conf(String master) {
-    return new SparkConf()
-        .setMaster(master)
-        .setAppName("efa-shuffle-it")
-        .set("spark.driver.host", "127.0.0.1")
-        .set("spark.driver.bindAddress", "127.0.0.1")
-        .set("spark.ui.enabled", "false")
-        .set("spark.executor.memory", "1024m");
-  }
 
   @BeforeAll
   static void sortShuffleBaseline() {
-    try (JavaSparkContext sc = new JavaSparkContext(conf("local[2]").set("spark.shuffle.manager", "sort"))) {
+    try (JavaSparkContext sc = new JavaSparkContext(LocalClusters.conf("local[2]").set("spark.shuffle.manager", "sort"))) {
       expected = ShuffleJobs.runAll(sc);
     }
   }
@@ -50,7 +41,7 @@ class SparkShuffleTest {
       "shm,         ,    auto,   true,  org.apache.spark.serializer.KryoSerializer, false"})
   void jobsOnTwoExecutorJvmsReturnTheSortShuffleRows(String provider, String domain, String transport,
       boolean compress, String serializer, boolean authenticate) {
-    SparkConf conf = conf("local-cluster[2,1,1024]")
+    SparkConf conf = LocalClusters.conf("local-cluster[2,1,1024]")
         .set("spark.authenticate", Boolean.toString(authenticate))
         .set("spark.authenticate.secret", "efa-shuffle-it")
         .set("spark.shuffle.manager", "org.efashuffle.spark.EfaShuffleManager")
@@ -85,7 +76,7 @@ class SparkShuffleTest {
    */
   @org.junit.jupiter.api.Test
   void blocksBeyondTheStagingBudgetGoOverNettyAndNothingIsLost() {
-    SparkConf conf = conf("local-cluster[2,1,1024]")
+    SparkConf conf = LocalClusters.conf("local-cluster[2,1,1024]")
         .set("spark.shuffle.manager", "org.efashuffle.spark.EfaShuffleManager")
         .set("spark.shuffle.efa.provider", "tcp;ofi_rxm")
         .set("spark.shuffle.efa.domain", "lo")
@@ -109,7 +100,7 @@ class SparkShuffleTest {
   @org.junit.jupiter.api.Test
   void mapOutputsPastThePinnedBudgetAreServedStagedAndUnpinnedWhenShufflesAreRemoved() throws Exception {
     long budget = 8L << 20;
-    SparkConf conf = conf("local-cluster[2,1,1024]")
+    SparkConf conf = LocalClusters.conf("local-cluster[2,1,1024]")
         .set("spark.shuffle.manager", "org.efashuffle.spark.EfaShuffleManager")
         .set("spark.shuffle.efa.provider", "tcp;ofi_rxm")
         .set("spark.shuffle.efa.domain", "lo")
