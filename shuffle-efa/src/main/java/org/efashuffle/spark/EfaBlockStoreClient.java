@@ -70,7 +70,8 @@ final class EfaBlockStoreClient extends BlockStoreClient {
   @Override
   public void fetchBlocks(String host, int port, String execId, String[] blockIds, BlockFetchingListener listener,
       DownloadFileManager downloadFileManager) {
-    List<BlockRef> refs = fabric == null ? null : shuffleBlocks(blockIds);
+    // A failed or closed transport is never used again: its executor has stopped offering the fabric.
+    List<BlockRef> refs = fabric == null || !fabric.usable() ? null : shuffleBlocks(blockIds);
     Optional<PeerInfo> peer = refs == null ? Optional.empty() : peers.lookup(host, port, execId);
     if (peer.isEmpty() || !self.canReachOverFabric(peer.get())) {
       if (warnUnreachable && refs != null && warnedPeers.add(execId)) {
