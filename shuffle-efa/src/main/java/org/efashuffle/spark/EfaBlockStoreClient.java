@@ -76,8 +76,8 @@ final class EfaBlockStoreClient extends BlockStoreClient {
     if (peer.isEmpty() || !self.canReachOverFabric(peer.get())) {
       if (warnUnreachable && refs != null && warnedPeers.add(execId)) {
         LOG.warn("efa-shuffle: executor {} ({}:{}) is not reachable over the fabric ({}); its blocks go over Netty",
-            execId, host, port, peer.map(p -> p.provider() + " in " + p.subnet() + ", this executor: "
-                + self.provider() + " in " + self.subnet()).orElse("it published no fabric address"));
+            execId, host, port, peer.map(p -> p.provider() + "/" + p.fabric() + " in " + p.subnet() + ", this executor: "
+                + self.provider() + "/" + self.fabric() + " in " + self.subnet()).orElse("it published no fabric address"));
       }
       fetchOverNetty(host, port, execId, blockIds, listener, downloadFileManager);
       return;

@@ -39,7 +39,8 @@ import org.junit.jupiter.params.provider.MethodSource;
  * it cannot post its internal receive buffers, written into the real event queue through the
  * native bridge's test seam) stops offering the fabric: its peer info is removed, its transport
  * is no longer used for its own reads, and its fabric is closed (off the progress thread), so a
- * peer's request fails instead of being served. Tested at the runtime level (no Spark context):
+ * peer's request fails instead of being served (printed: how long that takes; on tcp;ofi_rxm here
+ * the request timeout, as a send to a closed endpoint is not refused at once). Tested at the runtime level (no Spark context):
  * the Spark-level wiring is the runtime's {@code start}, which hands it the block manager's
  * removal of the peer-info block.
  */
@@ -100,8 +101,19 @@ class FabricLossTest {
       assertTrue(transport.fetch(address, List.of(BlockRef.of(0, 0, 0))).isCompletedExceptionally(),
           "the transport is closed");
       if (!provider.equals("shm")) { // shm crashes sending to a closed endpoint of the same process (README)
+        long start = System.nanoTime();
         assertThrows(ExecutionException.class, () -> readBlock(peer, address),
             "a peer that still has the old address is not served");
+        System.out.printf("%s: a peer's request to the executor whose fabric is off failed after %d ms"
+            + " (request timeout %d ms)%n", provider, (System.nanoTime() - start) / 1_000_000,
+            options.requestTimeout().toMillis());
+        try (FabricTransport newPeer = FabricTransport.open(provider, domain, options, d -> b -> null)) {
+          long fresh = System.nanoTime();
+          assertThrows(ExecutionException.class, () -> readBlock(newPeer, address),
+              "a peer that never reached it before is not served either");
+          System.out.printf("%s: a new peer's first request to it failed after %d ms%n", provider,
+              (System.nanoTime() - fresh) / 1_000_000);
+        }
       }
       assertTrue(peer.usable(), "the peer's own fabric goes on");
     }
