@@ -166,7 +166,7 @@ final class EfaExecutorRuntime implements AutoCloseable {
     return null;
   }
 
-  static TransportOptions transportOptions(Map<String, String> settings) {
+  private static TransportOptions transportOptions(Map<String, String> settings) {
     return TransportOptions.of(EndpointConfig.defaults()
             .withOperationTimeout(Duration.ofMillis(EfaShuffleConfig.TIMEOUT_MILLIS.get(settings))))
         .withAuthenticator(authenticator())
@@ -204,7 +204,7 @@ final class EfaExecutorRuntime implements AutoCloseable {
     }
   }
 
-  /** Whether this executor offers the fabric now (it opened one and has not lost it). */
+  /** Whether this executor offers the fabric now (it opened one, has not lost it, and is not stopped). */
   boolean offersFabric() {
     return fabric != null && !off.isDone() && fabric.transport().usable();
   }
