@@ -9,6 +9,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
+import java.util.concurrent.TimeUnit;
 import org.apache.spark.network.buffer.ManagedBuffer;
 import org.apache.spark.network.shuffle.BlockFetchingListener;
 import org.apache.spark.network.shuffle.BlockPushingListener;
@@ -42,6 +43,7 @@ final class EfaBlockStoreClient extends BlockStoreClient {
   private final FabricTransport fabric;
   private final PeerInfo self;
   private final PeerDirectory peers;
+  private final PeerBreakers breakers;
   private final ExecutorService fallbackThreads;
   private final boolean warnUnreachable;
   private final java.util.Set<String> warnedPeers = java.util.concurrent.ConcurrentHashMap.newKeySet();
@@ -58,6 +60,13 @@ final class EfaBlockStoreClient extends BlockStoreClient {
    */
   EfaBlockStoreClient(BlockStoreClient netty, boolean closeNetty, FabricTransport fabric, PeerInfo self,
       PeerDirectory peers, ExecutorService fallbackThreads, boolean warnUnreachable) {
+    this(netty, closeNetty, fabric, self, peers, fallbackThreads, warnUnreachable, new PeerBreakers());
+  }
+
+  /** As above, with the peers' breakers (tests pass their own clock). */
+  EfaBlockStoreClient(BlockStoreClient netty, boolean closeNetty, FabricTransport fabric, PeerInfo self,
+      PeerDirectory peers, ExecutorService fallbackThreads, boolean warnUnreachable, PeerBreakers breakers) {
+    this.breakers = breakers;
     this.netty = netty;
     this.closeNetty = closeNetty;
     this.fabric = fabric;
@@ -72,9 +81,36 @@ final class EfaBlockStoreClient extends BlockStoreClient {
       DownloadFileManager downloadFileManager) {
     // A failed or closed transport is never used again: its executor has stopped offering the fabric.
     List<BlockRef> refs = fabric == null || !fabric.usable() ? null : shuffleBlocks(blockIds);
-    Optional<PeerInfo> peer = refs == null ? Optional.empty() : peers.lookup(host, port, execId);
+    if (refs == null) {
+      fetchOverNetty(host, port, execId, blockIds, listener, downloadFileManager);
+      return;
+    }
+    // Request issue never waits for a lookup: one still due routes the blocks from a fallback
+    // thread once answered (it completes on Netty's event loop or a timer, where no fetch starts).
+    CompletableFuture<Optional<PeerInfo>> peer = peers.lookup(host, port, execId);
+    if (peer.isDone()) {
+      route(peer.join(), host, port, execId, blockIds, refs, listener, downloadFileManager);
+      return;
+    }
+    peer.thenAcceptAsync(p -> {
+      try {
+        route(p, host, port, execId, blockIds, refs, listener, downloadFileManager);
+      } catch (RuntimeException e) {
+        for (String id : blockIds) {
+          listener.onBlockFetchFailure(id, e);
+        }
+      }
+    }, fallbackThreads);
+  }
+
+  /**
+   * Sends the blocks over the fabric when the peer is reachable there and its breaker lets them,
+   * else over Netty (from the calling thread: the task's or a fallback thread).
+   */
+  private void route(Optional<PeerInfo> peer, String host, int port, String execId, String[] blockIds,
+      List<BlockRef> refs, BlockFetchingListener listener, DownloadFileManager downloadFileManager) {
     if (peer.isEmpty() || !self.canReachOverFabric(peer.get())) {
-      if (warnUnreachable && refs != null && warnedPeers.add(execId)) {
+      if (warnUnreachable && warnedPeers.add(execId)) {
         LOG.warn("efa-shuffle: executor {} ({}:{}) is not reachable over the fabric ({}); its blocks go over Netty",
             execId, host, port, peer.map(p -> p.provider() + "/" + p.fabric() + " in " + p.subnet() + ", this executor: "
                 + self.provider() + "/" + self.fabric() + " in " + self.subnet()).orElse("it published no fabric address"));
@@ -82,10 +118,16 @@ final class EfaBlockStoreClient extends BlockStoreClient {
       fetchOverNetty(host, port, execId, blockIds, listener, downloadFileManager);
       return;
     }
+    List<String> overNetty = new ArrayList<>();
     int chunk = fabric.maxBlocksPerFetch();
     for (int from = 0; from < blockIds.length; from += chunk) {
       int to = Math.min(blockIds.length, from + chunk);
       String[] ids = Arrays.copyOfRange(blockIds, from, to);
+      PeerBreakers.Permit permit = breakers.tryFabric(execId);
+      if (permit == null) {
+        overNetty.addAll(Arrays.asList(ids));
+        continue;
+      }
       DownloadFiles files = DownloadFiles.forRequest(downloadFileManager, netty); // null: into memory
       CompletableFuture<List<FetchedBlock>> fetch;
       try {
@@ -98,13 +140,24 @@ final class EfaBlockStoreClient extends BlockStoreClient {
           if (files != null) {
             files.discard();
           }
-          LOG.warn("fabric fetch of {} blocks from executor {} failed; fetching them over Netty: {}",
-              ids.length, execId, error.toString());
+          if (permit.failed()) {
+            metrics.breakerOpenings.incrementAndGet();
+            LOG.warn("efa-shuffle: fabric fetch from executor {} ({}:{}) failed, so its blocks go over Netty for {} s, "
+                + "then one request tries the fabric again: {}", execId, host, port,
+                TimeUnit.NANOSECONDS.toSeconds(PeerBreakers.COOL_DOWN_NANOS), error.toString());
+          } else {
+            LOG.info("fabric fetch of {} blocks from executor {} failed; fetching them over Netty: {}",
+                ids.length, execId, error.toString());
+          }
           fallback(host, port, execId, ids, listener, downloadFileManager);
           return;
         }
+        permit.succeeded();
         deliver(host, port, execId, ids, blocks, listener, downloadFileManager, files);
       });
+    }
+    if (!overNetty.isEmpty()) { // the peer's breaker is open
+      fetchOverNetty(host, port, execId, overNetty.toArray(new String[0]), listener, downloadFileManager);
     }
   }
 

@@ -69,7 +69,6 @@ final class EfaExecutorRuntime implements AutoCloseable {
     BlockManager blockManager = SparkEnv.get().blockManager();
     BlockStoreClient spark = blockManager.blockStoreClient();
     String executorId = SparkEnv.get().executorId();
-    long timeout = EfaShuffleConfig.TIMEOUT_MILLIS.get(settings);
     OpenedFabric opened = openFabric(settings, resolver, executorId);
     ExecutorFabric fabric = opened == null ? null : opened.fabric();
     ExecutorService fallbackThreads = Executors.newCachedThreadPool(r -> {
@@ -93,7 +92,8 @@ final class EfaExecutorRuntime implements AutoCloseable {
       boolean sparkClosesIt = spark == blockManager.blockTransferService();
       // Last: once installed, the client is in use.
       install(blockManager, new EfaBlockStoreClient(spark, !sparkClosesIt, transport, self,
-          new PeerDirectory(spark, timeout), fallbackThreads,
+          new PeerDirectory(spark, EfaShuffleConfig.REQUEST_TIMEOUT_MILLIS.get(settings), fallbackThreads),
+          fallbackThreads,
           EfaShuffleConfig.TRANSPORT.get(settings) == EfaShuffleConfig.Transport.FABRIC));
       if (fabric != null) {
         resolver.pinInto(fabric.blocks().pinned());

@@ -4,6 +4,7 @@ import java.nio.ByteBuffer;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
 import org.apache.spark.network.buffer.ManagedBuffer;
 import org.apache.spark.network.shuffle.BlockFetchingListener;
@@ -17,7 +18,9 @@ import org.slf4j.LoggerFactory;
  * keeps in its own block manager, fetched over Netty. An executor has one id for its life, so a
  * lost and replaced executor is a new entry, never a stale address. A peer that does not answer
  * (not running this plugin, fabric off, external shuffle service in between, or a failed
- * connection) is read over Netty, and asked again after {@link #RETRY_NANOS}.
+ * connection) is read over Netty, and asked again after {@link #RETRY_NANOS}. A lookup never
+ * blocks its caller: one not answered within the timeout is a miss for that fetch, and its answer,
+ * when it comes, serves the next.
  */
 final class PeerDirectory {
   static final String PEER_BLOCK = new TestBlockId("efashuffle_peer").name();
@@ -25,29 +28,34 @@ final class PeerDirectory {
 
   private final BlockStoreClient netty;
   private final long timeoutMillis;
+  private final Executor askThreads;
   static final long RETRY_NANOS = TimeUnit.SECONDS.toNanos(60);
 
   private record Lookup(long startNanos, CompletableFuture<Optional<PeerInfo>> info) {}
 
   private final ConcurrentHashMap<String, Lookup> peers = new ConcurrentHashMap<>();
 
-  PeerDirectory(BlockStoreClient netty, long timeoutMillis) {
+  /**
+   * @param timeoutMillis how long a fetch waits for a lookup before it reads the peer over Netty
+   * @param askThreads where lookups are sent: Spark's client may block while it connects
+   */
+  PeerDirectory(BlockStoreClient netty, long timeoutMillis, Executor askThreads) {
     this.netty = netty;
     this.timeoutMillis = timeoutMillis;
+    this.askThreads = askThreads;
   }
 
-  Optional<PeerInfo> lookup(String host, int port, String executorId) {
+  /**
+   * The peer's info: done at once when it is known (or known to be missing); else completed with
+   * it, or with empty after the timeout, on another thread (a Netty event loop or a timer: callers
+   * must not start a fetch there). Never completes exceptionally.
+   */
+  CompletableFuture<Optional<PeerInfo>> lookup(String host, int port, String executorId) {
     String key = executorId + "@" + host + ":" + port;
     Lookup lookup = peers.compute(key, (k, known) -> known == null || isStaleMiss(known)
         ? new Lookup(System.nanoTime(), ask(host, port, executorId)) : known);
-    try {
-      return lookup.info().get(timeoutMillis, TimeUnit.MILLISECONDS);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      return Optional.empty();
-    } catch (Exception e) {
-      return Optional.empty();
-    }
+    // A copy, so that this caller's timeout leaves the shared lookup running.
+    return lookup.info().copy().completeOnTimeout(Optional.empty(), timeoutMillis, TimeUnit.MILLISECONDS);
   }
 
   private static boolean isStaleMiss(Lookup lookup) {
@@ -57,7 +65,7 @@ final class PeerDirectory {
 
   private CompletableFuture<Optional<PeerInfo>> ask(String host, int port, String executorId) {
     CompletableFuture<Optional<PeerInfo>> result = new CompletableFuture<>();
-    netty.fetchBlocks(host, port, executorId, new String[] {PEER_BLOCK}, new BlockFetchingListener() {
+    BlockFetchingListener listener = new BlockFetchingListener() {
       @Override
       public void onBlockFetchSuccess(String blockId, ManagedBuffer data) {
         try {
@@ -74,7 +82,18 @@ final class PeerDirectory {
             executorId, host, port, e.toString());
         result.complete(Optional.empty());
       }
-    }, null);
+    };
+    try {
+      askThreads.execute(() -> {
+        try {
+          netty.fetchBlocks(host, port, executorId, new String[] {PEER_BLOCK}, listener, null);
+        } catch (RuntimeException e) {
+          listener.onBlockFetchFailure(PEER_BLOCK, e);
+        }
+      });
+    } catch (RuntimeException e) { // rejected: the executor is stopping
+      listener.onBlockFetchFailure(PEER_BLOCK, e);
+    }
     return result;
   }
 }

@@ -7,7 +7,8 @@ import org.apache.spark.metrics.source.Source;
 
 /**
  * This executor's remote shuffle reads by path (blocks and bytes read over the fabric, blocks and
- * bytes fetched over Netty, fabric fetches that fell back to Netty) and what it served over the
+ * bytes fetched over Netty, fabric fetches that fell back to Netty, peers whose fabric breaker
+ * opened) and what it served over the
  * fabric (blocks read from map outputs pinned in registered memory, blocks staged from disk, bytes
  * pinned now and at most). A Spark metrics source ({@code efaShuffle.*}) and a line in the
  * executor log at stop.
@@ -25,6 +26,7 @@ public final class TransportMetrics implements Source {
   final AtomicLong pinnedBytes = new AtomicLong();
   final AtomicLong peakPinnedBytes = new AtomicLong();
   final AtomicLong testCorruptedBlocks = new AtomicLong();
+  final AtomicLong breakerOpenings = new AtomicLong();
   private final MetricRegistry registry = new MetricRegistry();
 
   private TransportMetrics() {
@@ -38,6 +40,7 @@ public final class TransportMetrics implements Source {
     registry.register("pinnedBytes", (Gauge<Long>) pinnedBytes::get);
     registry.register("peakPinnedBytes", (Gauge<Long>) peakPinnedBytes::get);
     registry.register("testCorruptedBlocks", (Gauge<Long>) testCorruptedBlocks::get);
+    registry.register("fabricBreakerOpenings", (Gauge<Long>) breakerOpenings::get);
   }
 
   /** The counters of this JVM (one executor; in local mode the driver's). */
@@ -53,7 +56,7 @@ public final class TransportMetrics implements Source {
   /** A copy of the counters now. */
   public Snapshot snapshot() {
     return new Snapshot(fabricBlocks.get(), fabricBytes.get(), nettyBlocks.get(), nettyBytes.get(), fallbacks.get(),
-        servedPinned.get(), servedStaged.get(), pinnedBytes.get(), peakPinnedBytes.get());
+        servedPinned.get(), servedStaged.get(), pinnedBytes.get(), peakPinnedBytes.get(), breakerOpenings.get());
   }
 
   /** The counters at one moment. A plain class, not a record, so that Kryo can serialize it too. */
@@ -68,9 +71,10 @@ public final class TransportMetrics implements Source {
     private final long servedStaged;
     private final long pinnedBytes;
     private final long peakPinnedBytes;
+    private final long breakerOpenings;
 
     public Snapshot(long fabricBlocks, long fabricBytes, long nettyBlocks, long nettyBytes, long fallbacks,
-        long servedPinned, long servedStaged, long pinnedBytes, long peakPinnedBytes) {
+        long servedPinned, long servedStaged, long pinnedBytes, long peakPinnedBytes, long breakerOpenings) {
       this.fabricBlocks = fabricBlocks;
       this.fabricBytes = fabricBytes;
       this.nettyBlocks = nettyBlocks;
@@ -80,10 +84,11 @@ public final class TransportMetrics implements Source {
       this.servedStaged = servedStaged;
       this.pinnedBytes = pinnedBytes;
       this.peakPinnedBytes = peakPinnedBytes;
+      this.breakerOpenings = breakerOpenings;
     }
 
     public static Snapshot zero() {
-      return new Snapshot(0, 0, 0, 0, 0, 0, 0, 0, 0);
+      return new Snapshot(0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
     }
 
     public long fabricBlocks() {
@@ -126,23 +131,31 @@ public final class TransportMetrics implements Source {
       return peakPinnedBytes;
     }
 
+    /** Times a peer's fabric breaker opened (a fabric fetch failed; the peer is read over Netty for a while). */
+    public long breakerOpenings() {
+      return breakerOpenings;
+    }
+
     public Snapshot plus(Snapshot o) {
       return new Snapshot(fabricBlocks + o.fabricBlocks, fabricBytes + o.fabricBytes, nettyBlocks + o.nettyBlocks,
           nettyBytes + o.nettyBytes, fallbacks + o.fallbacks, servedPinned + o.servedPinned,
-          servedStaged + o.servedStaged, pinnedBytes + o.pinnedBytes, peakPinnedBytes + o.peakPinnedBytes);
+          servedStaged + o.servedStaged, pinnedBytes + o.pinnedBytes, peakPinnedBytes + o.peakPinnedBytes,
+          breakerOpenings + o.breakerOpenings);
     }
 
     /** The counts since {@code before}; the pinned-bytes gauges as they are now. */
     public Snapshot since(Snapshot before) {
       return new Snapshot(fabricBlocks - before.fabricBlocks, fabricBytes - before.fabricBytes,
           nettyBlocks - before.nettyBlocks, nettyBytes - before.nettyBytes, fallbacks - before.fallbacks,
-          servedPinned - before.servedPinned, servedStaged - before.servedStaged, pinnedBytes, peakPinnedBytes);
+          servedPinned - before.servedPinned, servedStaged - before.servedStaged, pinnedBytes, peakPinnedBytes,
+          breakerOpenings - before.breakerOpenings);
     }
 
     @Override
     public String toString() {
       return "read: fabric " + fabricBlocks + " blocks / " + fabricBytes + " bytes, netty " + nettyBlocks + " blocks / "
-          + nettyBytes + " bytes, " + fallbacks + " fabric fetches fell back to netty; served over fabric: "
+          + nettyBytes + " bytes, " + fallbacks + " fabric fetches fell back to netty, " + breakerOpenings
+          + " peer breakers opened; served over fabric: "
           + servedPinned + " blocks from pinned map outputs, " + servedStaged + " staged from disk; pinned "
           + pinnedBytes + " bytes now, peak " + peakPinnedBytes;
     }

@@ -77,11 +77,10 @@ final class BlockFetcher {
     }).thenCompose(f -> f);
   }
 
-  void onAnswer(Message.FetchAnswer answer) {
+  /** Hands an answer to the fetch awaiting it; false when none does any more (it timed out or failed). */
+  boolean onAnswer(Message.FetchAnswer answer) {
     CompletableFuture<Message.FetchAnswer> waiting = awaiting.remove(answer.requestId());
-    if (waiting != null) {
-      waiting.complete(answer);
-    }
+    return waiting != null && waiting.complete(answer);
   }
 
   /** The result of reading an answer's blocks, and when no read of them can still touch memory. */

@@ -2,8 +2,6 @@ package org.efashuffle.transport;
 
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.logging.Level;
@@ -14,34 +12,52 @@ import org.efashuffle.common.protocol.Message;
 
 /**
  * The mapper's side of the rendezvous read: answers each request with the blocks' locations and
- * holds their leases until the reader's done message, or until the lease timeout when the reader
- * is gone. A request whose blocks are all in registered memory is answered on the progress
- * thread; one that needs disk I/O is answered from the I/O threads, so that a slow disk never
- * stalls the progress that every fabric read of this executor depends on.
+ * holds them in a lease under the request's id (see {@link Leases}) until the reader's done
+ * message. A request is refused, with a logged reason and before anything is published, when its
+ * reply address is not one of this fabric's, it names more blocks than an answer holds, or its id
+ * names a lease still held. A request whose blocks are all in registered memory is answered on
+ * the progress thread; one that needs disk I/O is answered from the I/O threads, so that a slow
+ * disk never stalls the progress that every fabric read of this executor depends on.
  */
 final class BlockServer {
   private static final Logger LOG = Logger.getLogger(BlockServer.class.getName());
 
-  private record Leases(long createdNanos, List<BlockSource.PublishedBlock> blocks) {}
-
   private final BlockSource source;
   private final ControlChannel channel;
-  private final long leaseTimeoutNanos;
+  private final int maxBlocksPerRequest;
   private final Executor ioThreads;
-  private final Map<Long, Leases> leases = new ConcurrentHashMap<>();
-  private volatile boolean closed;
+  private final Leases leases;
 
-  BlockServer(BlockSource source, ControlChannel channel, long leaseTimeoutNanos, Executor ioThreads) {
+  BlockServer(BlockSource source, ControlChannel channel, int maxBlocksPerRequest, long leaseTimeoutNanos,
+      Executor ioThreads) {
     this.source = source;
     this.channel = channel;
-    this.leaseTimeoutNanos = leaseTimeoutNanos;
+    this.maxBlocksPerRequest = maxBlocksPerRequest;
+    this.leases = new Leases(leaseTimeoutNanos);
     this.ioThreads = ioThreads;
   }
 
   /** Called on the progress thread. */
   void onRequest(Message.FetchRequest request) {
-    expireLeases();
     List<BlockRef> refs = request.blocks();
+    if (refs.size() > maxBlocksPerRequest) {
+      LOG.warning("refused fetch request " + request.requestId() + ": " + refs.size() + " blocks, more than the "
+          + maxBlocksPerRequest + " an answer holds");
+      return;
+    }
+    long peer;
+    try {
+      peer = channel.peer(request.replyAddress());
+    } catch (RuntimeException e) {
+      LOG.warning("refused fetch request " + request.requestId() + ": bad reply address: " + e.getMessage());
+      return;
+    }
+    Leases.Lease lease = leases.open(request.requestId());
+    if (lease == null) {
+      LOG.warning("refused fetch request " + request.requestId() + ": duplicate request id " + request.requestId()
+          + ", whose lease is still held (a replay?)");
+      return;
+    }
     BlockSource.PublishedBlock[] blocks = new BlockSource.PublishedBlock[refs.size()];
     boolean needIo = false;
     for (int i = 0; i < blocks.length; i++) {
@@ -49,17 +65,18 @@ final class BlockServer {
       needIo |= blocks[i] == null;
     }
     if (!needIo) {
-      answer(request, blocks);
+      answer(request, peer, lease, blocks);
       return;
     }
     try {
-      ioThreads.execute(() -> answer(request, blocks));
+      ioThreads.execute(() -> answer(request, peer, lease, blocks));
     } catch (RejectedExecutionException e) { // closing
       for (BlockSource.PublishedBlock b : blocks) {
         if (b != null) {
           b.close();
         }
       }
+      leases.release(lease);
     }
   }
 
@@ -71,83 +88,62 @@ final class BlockServer {
     }
   }
 
-  /** Answers with {@code blocks}, publishing those still null with {@link BlockSource#publish} (which may read disk). */
-  private void answer(Message.FetchRequest request, BlockSource.PublishedBlock[] blocks) {
+  /**
+   * Answers with the locations of {@code blocks}, publishing those still null with
+   * {@link BlockSource#publish} (which may read disk); every published block joins the lease.
+   */
+  private void answer(Message.FetchRequest request, long peer, Leases.Lease lease, BlockSource.PublishedBlock[] blocks) {
     List<BlockLocation> locations = new ArrayList<>(blocks.length);
-    List<BlockSource.PublishedBlock> published = new ArrayList<>();
     for (int i = 0; i < blocks.length; i++) {
-      locations.add(blocks[i] != null ? located(blocks[i], published) : publish(request.blocks().get(i), published));
+      locations.add(blocks[i] != null ? held(blocks[i], lease) : publish(request.blocks().get(i), lease));
     }
-    if (!published.isEmpty()) {
-      leases.put(request.requestId(), new Leases(System.nanoTime(), published));
-      if (closed) {
-        release(request.requestId());
-        return;
-      }
+    if (lease.size() == 0) {
+      leases.release(lease); // nothing to hold: the id is free again
     }
-    long peer;
-    try {
-      peer = channel.peer(request.replyAddress());
-    } catch (RuntimeException e) {
-      LOG.log(Level.WARNING, "cannot answer fetch request " + request.requestId() + ": bad reply address", e);
-      release(request.requestId());
-      return;
-    }
-    channel.send(peer, new Message.FetchAnswer(request.requestId(), locations)).whenComplete((v, error) -> {
-      if (error != null) {
-        LOG.log(Level.WARNING, "answer to fetch request " + request.requestId() + " was not delivered", error);
-        release(request.requestId());
-      }
-    });
+    channel.send(peer, new Message.FetchAnswer(request.requestId(), channel.address(), locations))
+        .whenComplete((v, error) -> {
+          if (error != null) {
+            LOG.log(Level.WARNING, "answer to fetch request " + request.requestId() + " was not delivered", error);
+            leases.release(lease);
+          }
+        });
   }
 
-  private BlockLocation publish(BlockRef ref, List<BlockSource.PublishedBlock> published) {
+  private BlockLocation publish(BlockRef ref, Leases.Lease lease) {
     try {
       BlockSource.PublishedBlock block = source.publish(ref);
-      return block == null ? BlockLocation.failed(BlockLocation.Status.NOT_FOUND) : located(block, published);
+      return block == null ? BlockLocation.failed(BlockLocation.Status.NOT_FOUND) : held(block, lease);
     } catch (RuntimeException e) {
       LOG.log(Level.WARNING, "cannot publish " + ref + " for a fabric read; the reader falls back", e);
       return BlockLocation.failed(BlockLocation.Status.UNAVAILABLE);
     }
   }
 
-  /** The block's location for the answer; its lease joins {@code published}. */
-  private static BlockLocation located(BlockSource.PublishedBlock block, List<BlockSource.PublishedBlock> published) {
-    published.add(block);
-    return BlockLocation.ok(block.remoteAddress(), block.length(), block.key());
+  /** The block's location for the answer, once the lease holds it; UNAVAILABLE if the lease has ended. */
+  private static BlockLocation held(BlockSource.PublishedBlock block, Leases.Lease lease) {
+    return lease.hold(block) ? BlockLocation.ok(block.remoteAddress(), block.length(), block.key())
+        : BlockLocation.failed(BlockLocation.Status.UNAVAILABLE);
   }
 
   void onDone(Message.FetchDone done) {
-    release(done.requestId());
+    leases.release(done.requestId());
   }
 
-  private void release(long requestId) {
-    Leases held = leases.remove(requestId);
-    if (held != null) {
-      held.blocks().forEach(BlockSource.PublishedBlock::close);
-    }
-  }
-
-  private void expireLeases() {
-    long now = System.nanoTime();
-    for (Map.Entry<Long, Leases> e : leases.entrySet()) {
-      // remove(key, value): a lease the done message released meanwhile is not closed twice
-      if (now - e.getValue().createdNanos() > leaseTimeoutNanos && leases.remove(e.getKey(), e.getValue())) {
-        e.getValue().blocks().forEach(BlockSource.PublishedBlock::close);
-      }
+  /** Ends the leases of readers that never said done; run on a timer. */
+  void expireLeases() {
+    int expired = leases.expire();
+    if (expired > 0) {
+      LOG.warning(expired + " fabric read lease(s) expired without a done message (reader gone?)");
     }
   }
 
   /** Blocks published and not yet released (for tests and metrics). */
   int leasedBlocks() {
-    return leases.values().stream().mapToInt(l -> l.blocks().size()).sum();
+    return leases.heldBlocks();
   }
 
   /** Releases every lease (the transport is closing); a request still being answered releases its own. */
   void close() {
-    closed = true;
-    for (Long id : List.copyOf(leases.keySet())) {
-      release(id);
-    }
+    leases.close();
   }
 }

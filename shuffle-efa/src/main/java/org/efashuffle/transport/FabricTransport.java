@@ -3,11 +3,14 @@ package org.efashuffle.transport;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
+import java.util.logging.Level;
+import java.util.logging.Logger;
 import org.efashuffle.common.protocol.BlockRef;
 import org.efashuffle.common.protocol.Message;
 import org.efashuffle.common.protocol.MessageCodec;
@@ -18,20 +21,26 @@ import org.efashuffle.fabric.UseCount;
 
 /**
  * One executor's fabric transport: an endpoint that both serves this executor's blocks from
- * {@link BlockSource} and fetches other executors' blocks by one-sided reads.
+ * {@link BlockSource} and fetches other executors' blocks by one-sided reads. It routes control
+ * messages: requests and done messages to the {@link BlockServer}, answers to the
+ * {@link BlockFetcher}, and answers nobody waits for any more (late) get a done message at once,
+ * so that the server's lease ends. Leases of readers that never say done expire on a timer.
  */
 public final class FabricTransport implements AutoCloseable {
+  private static final Logger LOG = Logger.getLogger(FabricTransport.class.getName());
   private static final int RECEIVE_SLOTS = 64;
   private static final int SEND_SLOTS = 64;
   private static final long RECEIVE_SLAB_BYTES = 32L << 20;
   private static final int IO_THREADS = 2;
   private static final int REGISTRAR_THREADS = 2;
+  /** Longer than any fabric address here: efa's are 32 bytes, tcp's 16 or 28, shm's names about 20. */
+  private static final int ADDRESS_ROOM = 64;
 
   private final FabricDomain domain;
   private final PinnedPool receivePool;
   private final FabricEndpoint endpoint;
   private final ControlChannel channel;
-  private final ExecutorService ioThreads;
+  private final ScheduledExecutorService ioThreads;
   private final ExecutorService registrar;
   private final BlockSource source;
   private final BlockServer server;
@@ -50,11 +59,14 @@ public final class FabricTransport implements AutoCloseable {
     this.endpoint = domain.openEndpoint(options.endpoint());
     this.channel = new ControlChannel(endpoint, RECEIVE_SLOTS, SEND_SLOTS, options.authenticator(), this::onMessage);
     Duration timeout = options.endpoint().operationTimeout();
-    this.ioThreads = Executors.newFixedThreadPool(IO_THREADS, daemon("efa-shuffle-block-io"));
+    this.ioThreads = Executors.newScheduledThreadPool(IO_THREADS, daemon("efa-shuffle-block-io"));
     this.registrar = Executors.newFixedThreadPool(REGISTRAR_THREADS, daemon("efa-shuffle-register"));
-    this.server = new BlockServer(source, channel, timeout.multipliedBy(2).toNanos(), ioThreads);
+    long leaseTimeoutNanos = timeout.multipliedBy(2).toNanos();
+    this.server = new BlockServer(source, channel, maxBlocksPerFetch(), leaseTimeoutNanos, ioThreads);
     this.fetcher = new BlockFetcher(domain, receivePool, endpoint, channel, options.requestTimeout().toMillis(),
         registrar);
+    long checkMillis = Math.max(10, Math.min(1000, TimeUnit.NANOSECONDS.toMillis(leaseTimeoutNanos) / 4));
+    ioThreads.scheduleWithFixedDelay(this::expireLeases, checkMillis, checkMillis, TimeUnit.MILLISECONDS);
   }
 
   private static ThreadFactory daemon(String name) {
@@ -63,6 +75,14 @@ public final class FabricTransport implements AutoCloseable {
       t.setDaemon(true);
       return t;
     };
+  }
+
+  private void expireLeases() {
+    try {
+      server.expireLeases();
+    } catch (RuntimeException e) { // a periodic task that throws is never run again
+      LOG.log(Level.WARNING, "expiring fabric read leases failed", e);
+    }
   }
 
   /**
@@ -171,8 +191,13 @@ public final class FabricTransport implements AutoCloseable {
     }
   }
 
+  /**
+   * The same on every executor of a fabric (a server refuses a request naming more): room is
+   * left for an address of {@link #ADDRESS_ROOM} bytes, since shm's names differ in length
+   * between processes.
+   */
   public int maxBlocksPerFetch() {
-    return MessageCodec.maxBlocksPerRequest(ControlChannel.PAYLOAD_SIZE, address().length);
+    return MessageCodec.maxBlocksPerRequest(ControlChannel.PAYLOAD_SIZE, Math.max(ADDRESS_ROOM, address().length));
   }
 
   int leasedBlocks() {
@@ -193,10 +218,29 @@ public final class FabricTransport implements AutoCloseable {
     if (message instanceof Message.FetchRequest r) {
       server.onRequest(r);
     } else if (message instanceof Message.FetchAnswer a) {
-      fetcher.onAnswer(a);
+      if (!fetcher.onAnswer(a)) {
+        endLateAnswer(a);
+      }
     } else if (message instanceof Message.FetchDone d) {
       server.onDone(d);
     }
+  }
+
+  /**
+   * Tells the server of an answer that no fetch awaits (it came after the request timeout) that
+   * its reader is done. Only a server this executor has sent requests to is told: an answer naming
+   * any other address is forged, and nothing is sent for it.
+   */
+  private void endLateAnswer(Message.FetchAnswer answer) {
+    Long server = channel.knownPeer(answer.serverAddress());
+    if (server == null) {
+      LOG.warning("dropped an answer to fetch request " + answer.requestId() + " that nobody awaits, from an"
+          + " address this executor never sent a request to");
+      return;
+    }
+    LOG.warning("answer to fetch request " + answer.requestId() + " came after the fetch stopped waiting; telling the"
+        + " server it is done");
+    channel.send(server, new Message.FetchDone(answer.requestId())); // best effort: the lease timeout covers a loss
   }
 
   /**

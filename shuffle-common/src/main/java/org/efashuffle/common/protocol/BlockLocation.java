@@ -5,6 +5,25 @@ package org.efashuffle.common.protocol;
  * {@code remoteAddress} with {@code key}, or why it cannot serve it ({@link Status}).
  */
 public record BlockLocation(Status status, long remoteAddress, long length, long key) {
+  /**
+   * @throws IllegalArgumentException for a location no server gives: an OK block of negative
+   *     length or whose range wraps past the end of the address space, or a failed one that names
+   *     memory
+   */
+  public BlockLocation {
+    if (status == Status.OK) {
+      if (length < 0) {
+        throw new IllegalArgumentException("negative block length " + length);
+      }
+      if (Long.compareUnsigned(remoteAddress + length, remoteAddress) < 0) {
+        throw new IllegalArgumentException("block of " + length + " bytes at 0x" + Long.toHexString(remoteAddress)
+            + " wraps past the end of the address space");
+      }
+    } else if (remoteAddress != 0 || length != 0 || key != 0) {
+      throw new IllegalArgumentException("a " + status + " block that names memory");
+    }
+  }
+
   public enum Status {
     /** Readable at (remoteAddress, length, key) until the reader says it is done. */
     OK,
@@ -15,9 +34,6 @@ public record BlockLocation(Status status, long remoteAddress, long length, long
   }
 
   public static BlockLocation ok(long remoteAddress, long length, long key) {
-    if (length < 0) {
-      throw new IllegalArgumentException("negative block length " + length);
-    }
     return new BlockLocation(Status.OK, remoteAddress, length, key);
   }
 

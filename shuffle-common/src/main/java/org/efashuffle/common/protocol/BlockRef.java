@@ -7,7 +7,7 @@ package org.efashuffle.common.protocol;
  */
 public record BlockRef(int shuffleId, long mapId, int startReduceId, int endReduceId) {
   public BlockRef {
-    if (shuffleId < 0 || startReduceId < 0 || endReduceId <= startReduceId) {
+    if (shuffleId < 0 || mapId < 0 || startReduceId < 0 || endReduceId <= startReduceId) {
       throw new IllegalArgumentException("invalid block " + shuffleId + "/" + mapId + "/["
           + startReduceId + "," + endReduceId + ")");
     }

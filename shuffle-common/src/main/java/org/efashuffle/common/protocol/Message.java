@@ -6,7 +6,8 @@ import java.util.List;
  * The fabric path's control messages (rendezvous read). A reducer sends a {@link FetchRequest}
  * naming blocks; the mapper answers with a {@link FetchAnswer} giving each block's location in
  * registered memory; the reducer reads them with fi_read and sends {@link FetchDone}, after which
- * the mapper may reuse any staging memory it used. All three carry the reducer's request id.
+ * the mapper may reuse any staging memory it used. All three carry the reducer's request id; a
+ * request id names one lease at the mapper.
  */
 public sealed interface Message {
   long requestId();
@@ -19,10 +20,24 @@ public sealed interface Message {
     }
   }
 
-  /** One location per requested block, in the request's order. */
-  record FetchAnswer(long requestId, List<BlockLocation> locations) implements Message {
+  /**
+   * One location per requested block, in the request's order.
+   *
+   * @param serverAddress the answering mapper's fabric address, for the done message (also when
+   *     the reducer stopped waiting: a late answer still holds a lease)
+   * @throws IllegalArgumentException when the blocks' lengths add up past a long
+   */
+  record FetchAnswer(long requestId, byte[] serverAddress, List<BlockLocation> locations) implements Message {
     public FetchAnswer {
+      serverAddress = serverAddress.clone();
       locations = List.copyOf(locations);
+      long total = 0;
+      for (BlockLocation l : locations) {
+        total += l.length();
+        if (total < 0) {
+          throw new IllegalArgumentException("block lengths overflow a long");
+        }
+      }
     }
   }
 

@@ -8,12 +8,13 @@ import java.util.List;
 
 /**
  * Binary form of {@link Message}s: a header (magic, version, type, request id) and the body.
- * Big-endian, fixed-width fields; every length is checked on decode so a corrupt or foreign
- * message is refused with a {@link ProtocolException}, never misread.
+ * Big-endian, fixed-width fields; every length and field is checked on decode (and the message
+ * must fill its bytes exactly) so a corrupt, foreign or hostile message is refused with a
+ * {@link ProtocolException}, never misread.
  */
 public final class MessageCodec {
   static final int MAGIC = 0xEFA5_0001;
-  static final byte VERSION = 1;
+  static final byte VERSION = 2; // 2: an answer carries the server's address
   static final int HEADER_SIZE = 4 + 1 + 1 + 8;
   static final int BLOCK_REF_SIZE = 4 + 8 + 4 + 4;
   static final int LOCATION_SIZE = 1 + 8 + 8 + 8;
@@ -25,10 +26,13 @@ public final class MessageCodec {
 
   private MessageCodec() {}
 
-  /** How many blocks one request may name so that it and its answer fit {@code maxMessage} bytes. */
+  /**
+   * How many blocks one request may name so that it and its answer fit {@code maxMessage} bytes,
+   * each carrying an address of {@code addressLength} bytes.
+   */
   public static int maxBlocksPerRequest(int maxMessage, int addressLength) {
     int forRequest = (maxMessage - HEADER_SIZE - 2 - addressLength - 4) / BLOCK_REF_SIZE;
-    int forAnswer = (maxMessage - HEADER_SIZE - 4) / LOCATION_SIZE;
+    int forAnswer = (maxMessage - HEADER_SIZE - 2 - addressLength - 4) / LOCATION_SIZE;
     return Math.min(forRequest, forAnswer);
   }
 
@@ -46,6 +50,7 @@ public final class MessageCodec {
         }
       } else if (message instanceof Message.FetchAnswer a) {
         out.put(FETCH_ANSWER).putLong(a.requestId());
+        out.putShort((short) a.serverAddress().length).put(a.serverAddress());
         out.putInt(a.locations().size());
         for (BlockLocation l : a.locations()) {
           out.put((byte) l.status().ordinal()).putLong(l.remoteAddress()).putLong(l.length()).putLong(l.key());
@@ -59,57 +64,71 @@ public final class MessageCodec {
     return out.position() - start;
   }
 
-  /** Reads one message from the buffer's remaining bytes. */
+  /** Reads one message from the buffer's remaining bytes, which it must fill exactly. */
   public static Message decode(ByteBuffer in) {
     try {
-      int magic = in.getInt();
-      if (magic != MAGIC) {
-        throw new ProtocolException("not an efa-shuffle message (magic 0x" + Integer.toHexString(magic) + ")");
+      Message message = decodeMessage(in);
+      if (in.hasRemaining()) {
+        throw new ProtocolException(in.remaining() + " bytes after the message");
       }
-      byte version = in.get();
-      if (version != VERSION) {
-        throw new ProtocolException("protocol version " + version + " from peer, this executor speaks " + VERSION);
-      }
-      byte type = in.get();
-      long requestId = in.getLong();
-      switch (type) {
-        case FETCH_REQUEST: {
-          int addressLength = in.getShort() & 0xffff;
-          if (addressLength == 0 || addressLength > MAX_ADDRESS) {
-            throw new ProtocolException("fetch request with a reply address of " + addressLength + " bytes");
-          }
-          byte[] address = new byte[addressLength];
-          in.get(address);
-          int count = count(in, BLOCK_REF_SIZE);
-          List<BlockRef> blocks = new ArrayList<>(count);
-          for (int i = 0; i < count; i++) {
-            blocks.add(new BlockRef(in.getInt(), in.getLong(), in.getInt(), in.getInt()));
-          }
-          return new Message.FetchRequest(requestId, address, blocks);
-        }
-        case FETCH_ANSWER: {
-          int count = count(in, LOCATION_SIZE);
-          List<BlockLocation> locations = new ArrayList<>(count);
-          BlockLocation.Status[] statuses = BlockLocation.Status.values();
-          for (int i = 0; i < count; i++) {
-            int status = in.get();
-            if (status < 0 || status >= statuses.length) {
-              throw new ProtocolException("unknown block status " + status);
-            }
-            locations.add(new BlockLocation(statuses[status], in.getLong(), in.getLong(), in.getLong()));
-          }
-          return new Message.FetchAnswer(requestId, locations);
-        }
-        case FETCH_DONE:
-          return new Message.FetchDone(requestId);
-        default:
-          throw new ProtocolException("unknown message type " + type);
-      }
+      return message;
     } catch (BufferUnderflowException e) {
       throw new ProtocolException("truncated message");
     } catch (IllegalArgumentException e) {
       throw new ProtocolException("invalid message: " + e.getMessage());
     }
+  }
+
+  private static Message decodeMessage(ByteBuffer in) {
+    int magic = in.getInt();
+    if (magic != MAGIC) {
+      throw new ProtocolException("not an efa-shuffle message (magic 0x" + Integer.toHexString(magic) + ")");
+    }
+    byte version = in.get();
+    if (version != VERSION) {
+      throw new ProtocolException("protocol version " + version + " from peer, this executor speaks " + VERSION);
+    }
+    byte type = in.get();
+    long requestId = in.getLong();
+    switch (type) {
+      case FETCH_REQUEST: {
+        byte[] address = address(in, "reply");
+        int count = count(in, BLOCK_REF_SIZE);
+        List<BlockRef> blocks = new ArrayList<>(count);
+        for (int i = 0; i < count; i++) {
+          blocks.add(new BlockRef(in.getInt(), in.getLong(), in.getInt(), in.getInt()));
+        }
+        return new Message.FetchRequest(requestId, address, blocks);
+      }
+      case FETCH_ANSWER: {
+        byte[] address = address(in, "server");
+        int count = count(in, LOCATION_SIZE);
+        List<BlockLocation> locations = new ArrayList<>(count);
+        BlockLocation.Status[] statuses = BlockLocation.Status.values();
+        for (int i = 0; i < count; i++) {
+          int status = in.get();
+          if (status < 0 || status >= statuses.length) {
+            throw new ProtocolException("unknown block status " + status);
+          }
+          locations.add(new BlockLocation(statuses[status], in.getLong(), in.getLong(), in.getLong()));
+        }
+        return new Message.FetchAnswer(requestId, address, locations);
+      }
+      case FETCH_DONE:
+        return new Message.FetchDone(requestId);
+      default:
+        throw new ProtocolException("unknown message type " + type);
+    }
+  }
+
+  private static byte[] address(ByteBuffer in, String whose) {
+    int length = in.getShort() & 0xffff;
+    if (length == 0 || length > MAX_ADDRESS) {
+      throw new ProtocolException("a " + whose + " address of " + length + " bytes");
+    }
+    byte[] address = new byte[length];
+    in.get(address);
+    return address;
   }
 
   private static int count(ByteBuffer in, int entrySize) {

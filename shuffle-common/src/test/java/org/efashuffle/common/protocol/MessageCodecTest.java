@@ -29,7 +29,7 @@ class MessageCodecTest {
     List<BlockLocation> locations = new ArrayList<>();
     for (int i = 0; i < 100; i++) {
       int start = random.nextInt(1000);
-      blocks.add(new BlockRef(random.nextInt(50), random.nextLong(), start, start + 1 + random.nextInt(5)));
+      blocks.add(new BlockRef(random.nextInt(50), random.nextLong() >>> 1, start, start + 1 + random.nextInt(5)));
       locations.add(i % 7 == 0 ? BlockLocation.failed(BlockLocation.Status.NOT_FOUND)
           : BlockLocation.ok(random.nextLong() >>> 1, random.nextLong() >>> 20, random.nextLong()));
     }
@@ -39,7 +39,10 @@ class MessageCodecTest {
     assertEquals(9, request.requestId());
     assertArrayEquals(address, request.replyAddress());
     assertEquals(blocks, request.blocks());
-    assertEquals(new Message.FetchAnswer(9, locations), roundTrip(new Message.FetchAnswer(9, locations)));
+    Message.FetchAnswer answer = (Message.FetchAnswer) roundTrip(new Message.FetchAnswer(9, address, locations));
+    assertEquals(9, answer.requestId());
+    assertArrayEquals(address, answer.serverAddress());
+    assertEquals(locations, answer.locations());
     assertEquals(new Message.FetchDone(-5), roundTrip(new Message.FetchDone(-5)));
   }
 
@@ -54,10 +57,10 @@ class MessageCodecTest {
       locations.add(BlockLocation.ok(i, i, i));
     }
     assertTrue(MessageCodec.encode(new Message.FetchRequest(1, new byte[32], blocks), ByteBuffer.allocate(max)) <= max);
-    assertTrue(MessageCodec.encode(new Message.FetchAnswer(1, locations), ByteBuffer.allocate(max)) <= max);
+    assertTrue(MessageCodec.encode(new Message.FetchAnswer(1, new byte[32], locations), ByteBuffer.allocate(max)) <= max);
     locations.add(BlockLocation.ok(n, n, n));
     assertThrows(IllegalArgumentException.class,
-        () -> MessageCodec.encode(new Message.FetchAnswer(1, locations), ByteBuffer.allocate(max)));
+        () -> MessageCodec.encode(new Message.FetchAnswer(1, new byte[32], locations), ByteBuffer.allocate(max)));
   }
 
   @Test
@@ -73,7 +76,58 @@ class MessageCodecTest {
     lying.putInt(MessageCodec.HEADER_SIZE + 2 + 16, 1_000_000);
     assertTrue(assertThrows(ProtocolException.class, () -> MessageCodec.decode(lying)).getMessage().contains("claims"));
     ByteBuffer newer = buf.duplicate();
-    newer.put(4, (byte) 2);
-    assertTrue(assertThrows(ProtocolException.class, () -> MessageCodec.decode(newer)).getMessage().contains("version 2"));
+    newer.put(4, (byte) (MessageCodec.VERSION + 1));
+    assertTrue(assertThrows(ProtocolException.class, () -> MessageCodec.decode(newer)).getMessage().contains("version " + (MessageCodec.VERSION + 1)));
+  }
+
+  /** An answer's bytes with location 0's fields replaced (status, address, length). */
+  private static ByteBuffer answerWith(int status, long remoteAddress, long length, long secondLength) {
+    ByteBuffer buf = ByteBuffer.allocate(256);
+    MessageCodec.encode(new Message.FetchAnswer(4, new byte[16],
+        List.of(BlockLocation.ok(4096, 10, 7), BlockLocation.ok(8192, 10, 7))), buf);
+    buf.flip();
+    int first = MessageCodec.HEADER_SIZE + 2 + 16 + 4;
+    buf.put(first, (byte) status).putLong(first + 1, remoteAddress).putLong(first + 9, length);
+    buf.putLong(first + MessageCodec.LOCATION_SIZE + 9, secondLength);
+    return buf;
+  }
+
+  private static String refusal(ByteBuffer bytes) {
+    return assertThrows(ProtocolException.class, () -> MessageCodec.decode(bytes)).getMessage();
+  }
+
+  @Test
+  void answersWithImpossibleLocationsAreRefused() {
+    assertEquals(10, ((Message.FetchAnswer) MessageCodec.decode(answerWith(0, 4096, 10, 10))).locations().get(0).length());
+    assertTrue(refusal(answerWith(0, 4096, -1, 10)).contains("negative"), "an OK block of negative length");
+    assertTrue(refusal(answerWith(0, -4096, 8192, 10)).contains("wraps"), "a range past the end of the address space");
+    assertTrue(refusal(answerWith(0, 0, Long.MAX_VALUE, 10)).contains("overflow"), "lengths whose sum overflows");
+    assertTrue(refusal(answerWith(1, 4096, 10, 10)).contains("NOT_FOUND"), "a failed block that names memory");
+    assertTrue(refusal(answerWith(9, 4096, 10, 10)).contains("status 9"));
+  }
+
+  @Test
+  void requestsNamingBlocksNoReaderMakesAreRefused() {
+    ByteBuffer buf = ByteBuffer.allocate(256);
+    MessageCodec.encode(new Message.FetchRequest(1, new byte[16], List.of(BlockRef.of(0, 1, 2))), buf);
+    buf.flip();
+    int ref = MessageCodec.HEADER_SIZE + 2 + 16 + 4;
+    assertTrue(refusal(buf.duplicate().putLong(ref + 4, -3)).contains("invalid block"), "a negative map id");
+    assertTrue(refusal(buf.duplicate().putInt(ref + 12, -1)).contains("invalid block"), "a negative partition");
+    assertTrue(refusal(buf.duplicate().putInt(ref + 16, 2)).contains("invalid block"), "an empty partition range");
+    assertTrue(refusal(buf.duplicate().putInt(ref, -1)).contains("invalid block"), "a negative shuffle id");
+    ByteBuffer noAddress = ByteBuffer.allocate(256);
+    MessageCodec.encode(new Message.FetchDone(1), noAddress);
+    noAddress.putShort((short) 0).putInt(0).flip();
+    noAddress.put(5, (byte) 1); // claims to be a request with a reply address of 0 bytes
+    assertTrue(refusal(noAddress).contains("reply address of 0 bytes"));
+  }
+
+  @Test
+  void bytesAfterTheMessageAreRefused() {
+    ByteBuffer buf = ByteBuffer.allocate(64);
+    int n = MessageCodec.encode(new Message.FetchDone(3), buf);
+    buf.limit(n + 5).position(0);
+    assertTrue(refusal(buf).contains("5 bytes after the message"));
   }
 }
