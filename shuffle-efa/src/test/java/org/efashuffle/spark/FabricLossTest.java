@@ -40,7 +40,7 @@ import org.junit.jupiter.params.provider.MethodSource;
  * native bridge's test seam) stops offering the fabric: its peer info is removed, its transport
  * is no longer used for its own reads, and its fabric is closed (off the progress thread), so a
  * peer's request fails instead of being served (printed: how long that takes; on tcp;ofi_rxm here
- * the request timeout, as a send to a closed endpoint is not refused at once). Tested at the runtime level (no Spark context):
+ * a few ms for a peer already connected to it, the request timeout for a new one). Tested at the runtime level (no Spark context):
  * the Spark-level wiring is the runtime's {@code start}, which hands it the block manager's
  * removal of the peer-info block.
  */
