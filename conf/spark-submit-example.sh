@@ -7,4 +7,5 @@ exec spark-submit \
   --conf spark.shuffle.manager=org.efashuffle.spark.EfaShuffleManager \
   --conf spark.executorEnv.LD_LIBRARY_PATH=/opt/amazon/efa/lib \
   --conf spark.executorEnv.FI_EFA_FORK_SAFE=1 \
+  --conf spark.executorEnv.FI_EFA_USE_HUGE_PAGE=0 \
   "$@"

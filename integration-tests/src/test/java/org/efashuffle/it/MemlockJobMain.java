@@ -1,10 +1,5 @@
 package org.efashuffle.it;
 
-import java.io.IOException;
-import java.nio.file.DirectoryStream;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.nio.file.Paths;
 import java.util.List;
 import java.util.Map;
 import org.apache.spark.SparkConf;
@@ -22,7 +17,7 @@ import org.efashuffle.spark.TransportMetrics;
 public final class MemlockJobMain {
   private MemlockJobMain() {}
 
-  public static void main(String[] args) throws IOException {
+  public static void main(String[] args) {
     Map<String, List<String>> expected;
     try (JavaSparkContext sc = new JavaSparkContext(LocalClusters.conf("local[2]").set("spark.shuffle.manager", "sort"))) {
       expected = ShuffleJobs.runAll(sc);
@@ -36,24 +31,8 @@ public final class MemlockJobMain {
       for (Map.Entry<String, TransportMetrics.Snapshot> e : ExecutorMetrics.byExecutor(sc, 2).entrySet()) {
         System.out.println("EXECUTOR " + e.getKey() + " " + e.getValue().fabricBytes() + " " + e.getValue().nettyBytes());
       }
-      String app = sc.sc().applicationId();
-      try (DirectoryStream<Path> workers = Files.newDirectoryStream(Paths.get(System.getProperty("java.io.tmpdir")),
-          "worker-*")) {
-        for (Path worker : workers) {
-          Path appDir = worker.resolve(app);
-          if (!Files.isDirectory(appDir)) {
-            continue;
-          }
-          try (DirectoryStream<Path> executors = Files.newDirectoryStream(appDir)) {
-            for (Path executor : executors) {
-              for (String line : Files.readAllLines(executor.resolve("stderr"))) {
-                if (line.contains(" WARN ") && line.contains("efa-shuffle")) {
-                  System.out.println("WARNING " + executor.getFileName() + " " + line);
-                }
-              }
-            }
-          }
-        }
+      for (ExecutorLogs.Line line : ExecutorLogs.lines(sc, l -> l.contains(" WARN ") && l.contains("efa-shuffle"))) {
+        System.out.println("WARNING " + line.executorId() + " " + line.text());
       }
     }
   }

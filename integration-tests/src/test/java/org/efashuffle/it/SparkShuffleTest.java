@@ -8,6 +8,7 @@ import java.util.Map;
 import org.apache.spark.SparkConf;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.efashuffle.bench.ExecutorMetrics;
+import org.efashuffle.fabric.Fabric;
 import org.efashuffle.spark.TransportMetrics;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -65,6 +66,23 @@ class SparkShuffleTest {
         assertTrue(total.fabricBytes() > 0, total.toString());
         assertEquals(0, total.nettyBytes(), total.toString());
         assertEquals(0, total.fallbacks(), total.toString());
+        startLinesSayWhatWasOpened(sc, provider, domain);
+      }
+    }
+  }
+
+  /** Each executor's start line: one INFO line with provider, fabric, domain, libfabric version, reads, event queue. */
+  private static void startLinesSayWhatWasOpened(JavaSparkContext sc, String provider, String domain) {
+    List<ExecutorLogs.Line> lines = ExecutorLogs.lines(sc, l -> l.contains("reads same-subnet peers over the fabric"));
+    assertEquals(2, lines.stream().map(ExecutorLogs.Line::executorId).distinct().count(), "start lines: " + lines);
+    assertEquals(2, lines.size(), "one start line per executor: " + lines);
+    System.out.println("start line of executor " + lines.get(0).executorId() + ": " + lines.get(0).text());
+    for (ExecutorLogs.Line line : lines) {
+      for (String part : List.of(" INFO ", "provider " + provider + ", fabric ",
+          domain == null ? ", domain " : ", domain " + domain + ",", ", libfabric " + Fabric.runtimeVersion() + ",",
+          "read emulation not applicable", "event queue bound", "; subnet ")) {
+        assertTrue(line.text().contains(part), "'" + part + "' missing from executor " + line.executorId()
+            + "'s start line: " + line.text());
       }
     }
   }

@@ -79,7 +79,8 @@ final class EfaBlockStoreClient extends BlockStoreClient {
   @Override
   public void fetchBlocks(String host, int port, String execId, String[] blockIds, BlockFetchingListener listener,
       DownloadFileManager downloadFileManager) {
-    List<BlockRef> refs = fabric == null ? null : shuffleBlocks(blockIds);
+    // A failed or closed transport is never used again: its executor has stopped offering the fabric.
+    List<BlockRef> refs = fabric == null || !fabric.usable() ? null : shuffleBlocks(blockIds);
     if (refs == null) {
       fetchOverNetty(host, port, execId, blockIds, listener, downloadFileManager);
       return;
@@ -111,8 +112,8 @@ final class EfaBlockStoreClient extends BlockStoreClient {
     if (peer.isEmpty() || !self.canReachOverFabric(peer.get())) {
       if (warnUnreachable && warnedPeers.add(execId)) {
         LOG.warn("efa-shuffle: executor {} ({}:{}) is not reachable over the fabric ({}); its blocks go over Netty",
-            execId, host, port, peer.map(p -> p.provider() + " in " + p.subnet() + ", this executor: "
-                + self.provider() + " in " + self.subnet()).orElse("it published no fabric address"));
+            execId, host, port, peer.map(p -> p.provider() + "/" + p.fabric() + " in " + p.subnet() + ", this executor: "
+                + self.provider() + "/" + self.fabric() + " in " + self.subnet()).orElse("it published no fabric address"));
       }
       fetchOverNetty(host, port, execId, blockIds, listener, downloadFileManager);
       return;

@@ -9,6 +9,7 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import org.apache.spark.SecurityManager;
@@ -32,25 +33,32 @@ import org.slf4j.LoggerFactory;
 import scala.reflect.ClassTag$;
 
 /**
- * The fabric side of one executor: the transport (serving this executor's map outputs, reading
- * its peers'), the peer info it publishes, and the block store client it puts in front of
- * Spark's. Without a fabric (off by config, no libfabric, provider not found) it logs the cause
- * once and every read goes to Spark's client.
+ * The fabric side of one executor: the fabric (serving this executor's map outputs, reading its
+ * peers'), the peer info it publishes, and the block store client it puts in front of Spark's.
+ * Without a fabric (off by config, no libfabric, provider not found) it logs the cause once and
+ * every read goes to Spark's client. If the fabric's endpoint cannot go on, the executor stops
+ * offering it (see {@link #fabricLost}).
  */
 final class EfaExecutorRuntime implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(EfaExecutorRuntime.class);
 
-  private final FabricTransport transport;
-  private final MapOutputBlocks[] served;
+  private final ExecutorFabric fabric; // null: Netty only
   private final EfaShuffleBlockResolver resolver;
   private final ExecutorService fallbackThreads;
+  private final Runnable unpublish;
+  private boolean fabricClosed; // guarded by this
+  private final CompletableFuture<Void> off = new CompletableFuture<>();
 
-  private EfaExecutorRuntime(FabricTransport transport, MapOutputBlocks[] served, EfaShuffleBlockResolver resolver,
-      ExecutorService fallbackThreads) {
-    this.transport = transport;
-    this.served = served;
+  /**
+   * @param unpublish removes this executor's peer info from where peers look it up, so that they
+   *     stop pairing with it
+   */
+  EfaExecutorRuntime(ExecutorFabric fabric, EfaShuffleBlockResolver resolver, ExecutorService fallbackThreads,
+      Runnable unpublish) {
+    this.fabric = fabric;
     this.resolver = resolver;
     this.fallbackThreads = fallbackThreads;
+    this.unpublish = unpublish;
   }
 
   /**
@@ -60,23 +68,25 @@ final class EfaExecutorRuntime implements AutoCloseable {
   static EfaExecutorRuntime start(Map<String, String> settings, EfaShuffleBlockResolver resolver) {
     BlockManager blockManager = SparkEnv.get().blockManager();
     BlockStoreClient spark = blockManager.blockStoreClient();
-    long timeout = EfaShuffleConfig.TIMEOUT_MILLIS.get(settings);
-    MapOutputBlocks[] served = new MapOutputBlocks[1];
-    FabricTransport transport = openTransport(settings, resolver, served, timeout);
+    String executorId = SparkEnv.get().executorId();
+    OpenedFabric opened = openFabric(settings, resolver, executorId);
+    ExecutorFabric fabric = opened == null ? null : opened.fabric();
     ExecutorService fallbackThreads = Executors.newCachedThreadPool(r -> {
       Thread t = new Thread(r, "efa-shuffle-netty-fallback");
       t.setDaemon(true);
       return t;
     });
-    EfaExecutorRuntime runtime = new EfaExecutorRuntime(transport, served, resolver, fallbackThreads);
+    EfaExecutorRuntime runtime = new EfaExecutorRuntime(fabric, resolver, fallbackThreads,
+        () -> blockManager.removeBlock(BlockId.apply(PeerDirectory.PEER_BLOCK), true));
     try {
       PeerInfo self = null;
-      if (transport != null) {
-        self = new PeerInfo(transport.domain().provider(), subnetOf(blockManager.blockManagerId().host()),
-            PeerInfo.thisHost(), transport.address());
+      FabricTransport transport = fabric == null ? null : fabric.transport();
+      if (fabric != null) {
+        self = new PeerInfo(fabric.domain().provider(), fabric.domain().fabricName(),
+            subnetOf(blockManager.blockManagerId().host()), PeerInfo.thisHost(), transport.address());
         publish(blockManager, self);
-        LOG.info("efa-shuffle: executor {} reads same-subnet peers over {} ({}), subnet {}",
-            SparkEnv.get().executorId(), self.provider(), transport.domain(), self.subnet());
+        LOG.info("efa-shuffle: executor {} reads same-subnet peers over the fabric: {}; domain taken {}; subnet {}",
+            executorId, transport.describe(), opened.domainChoice(), self.subnet());
       }
       SparkEnv.get().metricsSystem().registerSource(TransportMetrics.get());
       boolean sparkClosesIt = spark == blockManager.blockTransferService();
@@ -85,19 +95,27 @@ final class EfaExecutorRuntime implements AutoCloseable {
           new PeerDirectory(spark, EfaShuffleConfig.REQUEST_TIMEOUT_MILLIS.get(settings), fallbackThreads),
           fallbackThreads,
           EfaShuffleConfig.TRANSPORT.get(settings) == EfaShuffleConfig.Transport.FABRIC));
-      if (served[0] != null) {
-        resolver.pinInto(served[0].pinned());
+      if (fabric != null) {
+        resolver.pinInto(fabric.blocks().pinned());
+        runtime.watchFailure();
       }
     } catch (RuntimeException e) {
       LOG.warn("efa-shuffle: could not start on this executor, every shuffle read goes over Spark's own client", e);
       runtime.close();
-      return new EfaExecutorRuntime(null, new MapOutputBlocks[1], resolver, fallbackThreads);
+      return new EfaExecutorRuntime(null, resolver, fallbackThreads, () -> { });
     }
     return runtime;
   }
 
-  private static FabricTransport openTransport(Map<String, String> settings, IndexShuffleBlockResolver resolver,
-      MapOutputBlocks[] served, long timeoutMillis) {
+  /** An opened fabric and how its domain was chosen, for the start line. */
+  private record OpenedFabric(ExecutorFabric fabric, String domainChoice) {}
+
+  /**
+   * Opens the fabric: the first provider of the list that opens, on the domain this executor
+   * takes (see {@link DomainChoice}); null, logged, when none does.
+   */
+  private static OpenedFabric openFabric(Map<String, String> settings, IndexShuffleBlockResolver resolver,
+      String executorId) {
     if (EfaShuffleConfig.TRANSPORT.get(settings) == EfaShuffleConfig.Transport.TCP) {
       LOG.info("efa-shuffle: {}=tcp, every shuffle read goes over Netty", EfaShuffleConfig.TRANSPORT.key());
       return null;
@@ -112,14 +130,10 @@ final class EfaExecutorRuntime implements AutoCloseable {
           Fabric.unavailabilityCause().getMessage());
       return null;
     }
-    String domain = EfaShuffleConfig.DOMAIN.get(settings);
+    List<String> configuredDomains = EfaShuffleConfig.DOMAIN.get(settings);
     long staging = EfaShuffleConfig.STAGING_BYTES.get(settings);
     long mapOutputs = EfaShuffleConfig.MAP_OUTPUT_BYTES.get(settings);
-    TransportOptions options = TransportOptions.of(
-            EndpointConfig.defaults().withOperationTimeout(Duration.ofMillis(timeoutMillis)))
-        .withAuthenticator(authenticator())
-        .withReceivePoolBytes(EfaShuffleConfig.RECEIVE_BYTES.get(settings))
-        .withRequestTimeout(Duration.ofMillis(EfaShuffleConfig.REQUEST_TIMEOUT_MILLIS.get(settings)));
+    TransportOptions options = transportOptions(settings);
     String last = null; // why the last provider tried did not open
     List<String> providers = EfaShuffleConfig.PROVIDER.get(settings);
     LockedMemoryLimit lockedMemory = LockedMemoryLimit.ofThisProcess();
@@ -133,24 +147,83 @@ final class EfaExecutorRuntime implements AutoCloseable {
         continue;
       }
       try {
-        FabricTransport opened = FabricTransport.open(provider, domain.isEmpty() ? null : domain, options,
-            d -> served[0] = new MapOutputBlocks(resolver, d, staging, mapOutputs));
+        List<String> domains = DomainChoice.candidates(provider, configuredDomains, () -> Fabric.domains(provider, null));
+        String domain = DomainChoice.forExecutor(executorId, domains);
+        ExecutorFabric opened = ExecutorFabric.open(provider, domain, options, resolver, staging, mapOutputs);
+        String choice = domains.isEmpty() ? "(the provider's first)"
+            : "of " + domains + (domains.size() > 1 ? " by executor id" : "");
         if (memlockRefusal != null) {
           LOG.warn("efa-shuffle: an earlier provider of {} was not opened, using {}: {}", providers, provider,
               memlockRefusal);
         }
-        return opened;
+        return new OpenedFabric(opened, choice);
       } catch (RuntimeException e) {
-        if (served[0] != null) {
-          served[0].close();
-          served[0] = null;
-        }
         last = String.valueOf(e);
       }
     }
     LOG.warn("efa-shuffle: no fabric provider of {} opened ({}), every shuffle read goes over Netty: {}{}",
         providers, EfaShuffleConfig.PROVIDER.key(), last, memlockRefusal != null ? "" : memlockHint(staging));
     return null;
+  }
+
+  private static TransportOptions transportOptions(Map<String, String> settings) {
+    return TransportOptions.of(EndpointConfig.defaults()
+            .withOperationTimeout(Duration.ofMillis(EfaShuffleConfig.TIMEOUT_MILLIS.get(settings))))
+        .withAuthenticator(authenticator())
+        .withReceivePoolBytes(EfaShuffleConfig.RECEIVE_BYTES.get(settings))
+        .withRequestTimeout(Duration.ofMillis(EfaShuffleConfig.REQUEST_TIMEOUT_MILLIS.get(settings)));
+  }
+
+  /** Once the fabric's endpoint fails, {@link #fabricLost} runs on a thread of its own (never the progress thread). */
+  void watchFailure() {
+    fabric.transport().failure().thenAccept(cause -> {
+      Thread t = new Thread(() -> fabricLost(cause), "efa-shuffle-fabric-lost");
+      t.setDaemon(true);
+      t.start();
+    });
+  }
+
+  /**
+   * The endpoint cannot go on: stop offering the fabric, so that peers go to Netty at once rather
+   * than after a timeout. The client already sends this executor's reads to Netty (the transport
+   * is no longer {@link FabricTransport#usable()}); the peer info is removed, so new lookups miss;
+   * the fabric closes, so peers' sends to it fail (at once on tcp).
+   */
+  private void fabricLost(Throwable cause) {
+    try {
+      LOG.warn("efa-shuffle: executor {}'s fabric endpoint cannot go on ({}); it stops offering the fabric, "
+          + "its reads and its peers' go over Netty", executorId(), cause.toString());
+      try {
+        unpublish.run();
+      } catch (RuntimeException e) {
+        LOG.warn("efa-shuffle: could not remove this executor's peer info; peers find the fabric closed", e);
+      }
+      closeFabric();
+    } finally {
+      off.complete(null);
+    }
+  }
+
+  /** Whether this executor offers the fabric now (it opened one, has not lost it, and is not stopped). */
+  boolean offersFabric() {
+    return fabric != null && !off.isDone() && fabric.transport().usable();
+  }
+
+  /** Completes once a lost fabric has been withdrawn (peer info removed, fabric closed). */
+  CompletableFuture<Void> fabricOff() {
+    return off;
+  }
+
+  private static String executorId() {
+    return SparkEnv.get() == null ? "?" : SparkEnv.get().executorId();
+  }
+
+  private synchronized void closeFabric() {
+    if (fabric != null && !fabricClosed) {
+      fabricClosed = true;
+      resolver.pinInto(null);
+      fabric.close();
+    }
   }
 
   /**
@@ -242,15 +315,8 @@ final class EfaExecutorRuntime implements AutoCloseable {
 
   @Override
   public void close() {
-    LOG.info("efa-shuffle: executor {} at stop: {}", SparkEnv.get() == null ? "?" : SparkEnv.get().executorId(),
-        TransportMetrics.get().snapshot());
+    LOG.info("efa-shuffle: executor {} at stop: {}", executorId(), TransportMetrics.get().snapshot());
     fallbackThreads.shutdown();
-    resolver.pinInto(null);
-    if (transport != null) {
-      transport.close();
-    }
-    if (served[0] != null) {
-      served[0].close();
-    }
+    closeFabric();
   }
 }

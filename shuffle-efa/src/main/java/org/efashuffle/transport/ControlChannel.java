@@ -108,7 +108,8 @@ final class ControlChannel implements AutoCloseable {
     receive.whenComplete((length, error) -> {
       if (error == null) {
         onMessage(slot, length.intValue());
-      } else if (!closed && !endpointClosed(error)) {
+      } else if (!closed && !endpointClosed(error) && !endpoint.failure().isDone()) {
+        // (A stopped endpoint fails every slot: its owner hears it once, from failure().)
         // e.g. FI_ETRUNC, a message larger than the slot: anyone who reaches the endpoint can send one
         LOG.warning("control receive failed (slot " + slot + " posted again): " + error.getMessage());
         receive.settled().thenRun(() -> postReceive(slot));

@@ -46,10 +46,14 @@ public final class FabricTransport implements AutoCloseable {
   private final BlockServer server;
   private final BlockFetcher fetcher;
   private final UseCount fetchCalls = new UseCount(() -> "fabric transport");
+  /** Whether close() also closes the source and the domain (the transport opened them: {@link #open(String, String, TransportOptions, Function)}). */
+  private final boolean ownsSourceAndDomain;
 
-  private FabricTransport(FabricDomain domain, TransportOptions options, BlockSource source) {
+  private FabricTransport(FabricDomain domain, TransportOptions options, BlockSource source,
+      boolean ownsSourceAndDomain) {
     this.domain = domain;
     this.source = source;
+    this.ownsSourceAndDomain = ownsSourceAndDomain;
     this.receivePool = PinnedPool.retaining(domain, options.receivePoolBytes(),
         Math.min(RECEIVE_SLAB_BYTES, options.receivePoolBytes()));
     this.endpoint = domain.openEndpoint(options.endpoint());
@@ -82,11 +86,22 @@ public final class FabricTransport implements AutoCloseable {
   }
 
   /**
-   * Opens the provider's domain (see {@link FabricDomain#open}) and an endpoint on it, serving the
-   * blocks of the source that {@code sources} makes for that domain (a source registers its memory
-   * with the domain; the domain closes those registrations when the transport closes). A source
-   * that is {@link AutoCloseable} is the transport's: it closes it after the endpoint, so that no
-   * peer reads its memory any more, and before the domain.
+   * Opens an endpoint on {@code domain} serving the blocks of {@code source} (whose memory is
+   * registered with that domain). The transport owns what it creates (endpoint, control and
+   * receive memory, threads) and closes only that: the caller opened the domain and the source,
+   * and closes them after this transport, source first, so that no peer reads the source's memory
+   * once it is freed.
+   */
+  public static FabricTransport open(FabricDomain domain, TransportOptions options, BlockSource source) {
+    return new FabricTransport(domain, options, source, false);
+  }
+
+  /**
+   * For tests and tools that want one object to own everything: opens the provider's domain (see
+   * {@link FabricDomain#open}) and an endpoint on it, serving the blocks of the source that
+   * {@code sources} makes for that domain. Here the transport owns the domain and the source (if
+   * it is {@link AutoCloseable}): it closes the source after the endpoint, so that no peer reads
+   * its memory any more, and the domain last.
    */
   public static FabricTransport open(String provider, String domainName, EndpointConfig config,
       Function<FabricDomain, BlockSource> sources) {
@@ -101,7 +116,7 @@ public final class FabricTransport implements AutoCloseable {
       Function<FabricDomain, BlockSource> sources) {
     FabricDomain domain = FabricDomain.open(provider, domainName);
     try {
-      return new FabricTransport(domain, options, sources.apply(domain));
+      return new FabricTransport(domain, options, sources.apply(domain), true);
     } catch (RuntimeException e) {
       domain.close();
       throw e;
@@ -115,6 +130,37 @@ public final class FabricTransport implements AutoCloseable {
 
   public FabricDomain domain() {
     return domain;
+  }
+
+  /**
+   * The endpoint as the executor's start line shows it: provider, fabric, domain, libfabric
+   * version, whether reads are emulated, whether an event queue is bound.
+   */
+  public String describe() {
+    return endpoint.describe();
+  }
+
+  /**
+   * Completes with the cause when the endpoint stops for any reason but {@link #close()} (its
+   * progress thread died, or the provider reported an error it cannot go on from): it then
+   * completes nothing more, and its owner should stop offering it and close it, off the progress
+   * thread, which is the one completing this future. A view: completing it does nothing.
+   */
+  public CompletableFuture<Throwable> failure() {
+    return endpoint.failure().copy();
+  }
+
+  /** Whether fetches may be sent through this transport: neither closed nor failed. */
+  public boolean usable() {
+    return !fetchCalls.isClosed() && !endpoint.failure().isDone();
+  }
+
+  /**
+   * Test seam: the endpoint, so that a test can make it fail through the native bridge's seams
+   * (which are package-private to {@code org.efashuffle.fabric}). Not for production code.
+   */
+  public FabricEndpoint endpointForTests() {
+    return endpoint;
   }
 
   /**
@@ -202,9 +248,9 @@ public final class FabricTransport implements AutoCloseable {
    * new fetch, and the calls inside and the registrations under way finish (with the endpoint
    * open); then the endpoint closes, which settles every operation (libfabric holds no memory
    * any more, batches go back); then what still waits fails, the I/O threads finish, leases are
-   * released, the source closes (waiting for its staging and pinning), and the control and
-   * receive memory and the domain are freed. A batch still held by a reader is freed when it is
-   * released.
+   * released, and the control and receive memory are freed (and, when the transport opened them,
+   * the source, waiting for its staging and pinning, and the domain). A batch still held by a
+   * reader is freed when it is released.
    */
   @Override
   public void close() {
@@ -215,7 +261,7 @@ public final class FabricTransport implements AutoCloseable {
     awaitStop(ioThreads); // an answer being written into a send slot finishes before the slots are freed
     server.close();
     try {
-      if (source instanceof AutoCloseable closeable) {
+      if (ownsSourceAndDomain && source instanceof AutoCloseable closeable) {
         closeable.close();
       }
     } catch (Exception e) {
@@ -223,7 +269,9 @@ public final class FabricTransport implements AutoCloseable {
     } finally {
       channel.close();
       receivePool.close();
-      domain.close();
+      if (ownsSourceAndDomain) {
+        domain.close();
+      }
     }
   }
 

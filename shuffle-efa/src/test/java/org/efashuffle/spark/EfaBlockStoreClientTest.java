@@ -25,6 +25,7 @@ import org.apache.spark.network.shuffle.DownloadFileManager;
 import org.efashuffle.common.Subnet;
 import org.efashuffle.common.protocol.BlockRef;
 import org.efashuffle.fabric.EndpointConfig;
+import org.efashuffle.fabric.EndpointFaults;
 import org.efashuffle.fabric.Fabric;
 import org.efashuffle.fabric.MemoryRegion;
 import org.efashuffle.fabric.NativeMemory;
@@ -66,8 +67,8 @@ class EfaBlockStoreClientTest {
     reader = FabricTransport.open(PROVIDER, "lo", TransportOptions.of(EndpointConfig.defaults())
         .withRequestTimeout(Duration.ofSeconds(5)), d -> b -> null);
     Subnet lo = new Subnet(InetAddress.getLoopbackAddress(), 8);
-    netty.peerInfo = new PeerInfo(PROVIDER, lo, PeerInfo.thisHost(), server.address()).encode();
-    client = new EfaBlockStoreClient(netty, false, reader, new PeerInfo(PROVIDER, lo, PeerInfo.thisHost(), reader.address()),
+    netty.peerInfo = new PeerInfo(PROVIDER, server.domain().fabricName(), lo, PeerInfo.thisHost(), server.address()).encode();
+    client = new EfaBlockStoreClient(netty, false, reader, new PeerInfo(PROVIDER, reader.domain().fabricName(), lo, PeerInfo.thisHost(), reader.address()),
         new PeerDirectory(netty, TimeUnit.SECONDS.toMillis(10), fallbackThreads), fallbackThreads, false,
         new PeerBreakers(COOL_DOWN, now::get));
   }
@@ -144,6 +145,21 @@ class EfaBlockStoreClientTest {
     assertEquals("fabric", fetchAll().get("shuffle_0_1_0"), "the probe succeeds");
     assertEquals("fabric", fetchAll().get("shuffle_0_1_0"), "closed again");
     assertEquals(2, TransportMetrics.get().snapshot().since(before).breakerOpenings());
+  }
+
+  /** (Added by the native-bridge helper: the client's hook for a transport whose endpoint failed.) */
+  @Test
+  void aReaderWhoseOwnFabricFailedReadsOverNettyWithoutAskingThePeer() throws Exception {
+    assertEquals("fabric", fetchAll().get("shuffle_0_1_0"));
+    TransportMetrics.Snapshot before = TransportMetrics.get().snapshot();
+    int requests = published.get();
+    EndpointFaults.cannotGoOn(reader.endpointForTests());
+    reader.failure().get(60, TimeUnit.SECONDS);
+
+    assertEquals(Map.of("shuffle_0_1_0", "netty", "shuffle_0_2_0", "netty"), fetchAll());
+    assertEquals(requests, published.get(), "no fabric request through a failed transport");
+    assertEquals(0, TransportMetrics.get().snapshot().since(before).fallbacks(),
+        "sent to Netty directly, not as a fabric fetch that failed");
   }
 
   private Map<String, String> fetchAll() throws Exception {

@@ -34,11 +34,17 @@ public final class EfaShuffleConfig {
           + "cause once and uses Netty for everything.",
       V010, EfaShuffleConfig::providerList));
 
-  public static final ConfigEntry<String> DOMAIN = add(new ConfigEntry<>(
-      PREFIX + "domain", "", "a libfabric domain name, or empty for the provider's first",
-      "Restricts the provider to one domain (for tcp, a network interface such as eth0 or lo; for "
-          + "efa, a device such as rdmap0s6-rdm).",
-      V010, v -> v));
+  public static final ConfigEntry<List<String>> DOMAIN = add(new ConfigEntry<>(
+      PREFIX + "domain", "", "a libfabric domain name, a comma-separated list of them, or empty",
+      "The domain (device or interface) each executor opens. With a list, executors spread over it "
+          + "by executor id: a numeric id takes the entry at id mod the list's size, another id one "
+          + "chosen by a stable hash of it, so that the executors of a multi-NIC host use every device "
+          + "(efa: one domain per EFA device, such as rdmap16s27-rdm; tcp: an interface such as eth0 "
+          + "or lo). Empty: for efa every device of the efa fabric, spread the same way; for other "
+          + "providers the provider's first domain (on tcp different interfaces are different subnets, "
+          + "whose executors would not read each other over the fabric). The same list is asked of "
+          + "every provider of spark.shuffle.efa.provider. The executor's start line says which it took.",
+      V010, EfaShuffleConfig::nameList));
 
   public static final ConfigEntry<Long> MAP_OUTPUT_BYTES = add(new ConfigEntry<>(
       PREFIX + "memory.mapOutputBytes", "1g", "a size in bytes with optional k, m or g suffix; 0 turns pinning off",
@@ -133,6 +139,11 @@ public final class EfaShuffleConfig {
       throw new IllegalArgumentException("no provider named");
     }
     return names;
+  }
+
+  /** A comma-separated list of names, blanks dropped; empty for none. */
+  private static List<String> nameList(String v) {
+    return Arrays.stream(v.split(",")).map(String::trim).filter(s -> !s.isEmpty()).toList();
   }
 
   private static boolean strictBoolean(String v) {

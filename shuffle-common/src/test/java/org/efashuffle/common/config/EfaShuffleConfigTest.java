@@ -19,6 +19,7 @@ class EfaShuffleConfigTest {
     Map<String, String> none = Map.of();
     assertEquals(EfaShuffleConfig.Transport.AUTO, EfaShuffleConfig.TRANSPORT.get(none));
     assertEquals(List.of("efa"), EfaShuffleConfig.PROVIDER.get(none));
+    assertEquals(List.of(), EfaShuffleConfig.DOMAIN.get(none));
     assertEquals(128L << 20, EfaShuffleConfig.STAGING_BYTES.get(none));
     assertEquals(1L << 30, EfaShuffleConfig.MAP_OUTPUT_BYTES.get(none));
     assertEquals(120_000L, EfaShuffleConfig.TIMEOUT_MILLIS.get(none));
@@ -30,10 +31,12 @@ class EfaShuffleConfigTest {
     Map<String, String> s = Map.of(
         "spark.shuffle.efa.transport", "TCP",
         "spark.shuffle.efa.provider", "shm, tcp;ofi_rxm",
+        "spark.shuffle.efa.domain", "rdmap16s27-rdm, rdmap32s27-rdm,",
         "spark.shuffle.efa.memory.stagingBytes", "2g",
         "spark.shuffle.efa.timeout", "500ms");
     assertEquals(EfaShuffleConfig.Transport.TCP, EfaShuffleConfig.TRANSPORT.get(s));
     assertEquals(List.of("shm", "tcp;ofi_rxm"), EfaShuffleConfig.PROVIDER.get(s));
+    assertEquals(List.of("rdmap16s27-rdm", "rdmap32s27-rdm"), EfaShuffleConfig.DOMAIN.get(s));
     assertEquals(2L << 30, EfaShuffleConfig.STAGING_BYTES.get(s));
     assertEquals(500L, EfaShuffleConfig.TIMEOUT_MILLIS.get(s));
   }
