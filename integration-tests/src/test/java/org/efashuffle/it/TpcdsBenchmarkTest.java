@@ -1,0 +1,88 @@
+package org.efashuffle.it;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import org.apache.spark.SparkConf;
+import org.apache.spark.sql.SparkSession;
+import org.efashuffle.bench.tpcds.TpcdsBenchmark;
+import org.efashuffle.bench.tpcds.TpcdsQueries;
+import org.efashuffle.bench.tpcds.TpcdsResults;
+import org.efashuffle.bench.tpcds.TpcdsTables;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The TPC-DS runner end to end at a tiny scale factor on a local cluster of two executor JVMs:
+ * tables generated and marked complete, a few queries with efa-shuffle (tcp;ofi_rxm) and sort
+ * shuffle with the same rows, remote blocks moved over the fabric, CSV and SVG written; then the
+ * data reused, and a table whose marker is gone generated again.
+ */
+class TpcdsBenchmarkTest {
+  private static final double SCALE = 0.01;
+  private static final List<String> QUERIES = List.of("q7", "q42", "q96");
+
+  @Test
+  void queriesTheSpecNamesAreAllOnTheClassPath() {
+    List<String> all = TpcdsQueries.available();
+    assertEquals(103, all.size(), all.toString());
+    assertEquals("q1", all.get(0));
+    assertEquals("q99", all.get(all.size() - 1));
+    assertTrue(all.indexOf("q14a") == all.indexOf("q14b") - 1 && all.indexOf("q14a") > all.indexOf("q9"), all.toString());
+  }
+
+  @Test
+  void runsTheQueriesWithBothManagersAndWritesTheReport(@TempDir Path dir) throws Exception {
+    String data = dir.resolve("data").toString();
+    Path out = dir.resolve("out");
+    SparkConf base = new SparkConf().setMaster("local-cluster[2,1,1024]")
+        .set("spark.driver.host", "127.0.0.1").set("spark.driver.bindAddress", "127.0.0.1")
+        .set("spark.ui.enabled", "false").set("spark.executor.memory", "1024m")
+        .set("spark.sql.shuffle.partitions", "8")
+        .set("spark.shuffle.efa.provider", "tcp;ofi_rxm").set("spark.shuffle.efa.domain", "lo");
+    TpcdsResults results = TpcdsBenchmark.run(new TpcdsBenchmark.Options(data, SCALE, QUERIES, 1, 0, out, 2), base);
+
+    assertEquals(List.of(), results.failures());
+    List<TpcdsResults.Summary> summaries = results.summaries();
+    assertEquals(QUERIES, summaries.stream().map(TpcdsResults.Summary::query).toList());
+    for (TpcdsResults.Summary s : summaries) {
+      assertTrue(s.ok() && s.efaSeconds() > 0 && s.sortSeconds() > 0, s.toString());
+    }
+    assertTrue(summaries.stream().mapToDouble(TpcdsResults.Summary::shuffleBytesRead).sum() > 0, summaries.toString());
+    assertTrue(summaries.stream().mapToDouble(TpcdsResults.Summary::fabricBytes).sum() > 0,
+        "efa-shuffle read no remote block over the fabric: " + summaries);
+    assertEquals(0.0, summaries.stream().mapToDouble(TpcdsResults.Summary::nettyBytes).sum(), summaries.toString());
+
+    List<String> csv = Files.readAllLines(out.resolve("tpcds.csv"));
+    assertTrue(csv.get(0).startsWith("query,efa_seconds,sort_seconds,efa_over_sort,"), csv.get(0));
+    for (String q : QUERIES) {
+      assertTrue(csv.stream().anyMatch(l -> l.startsWith(q + ",") && l.endsWith(",same rows")), csv.toString());
+    }
+    assertTrue(csv.get(csv.size() - 1).startsWith("total,"), csv.toString());
+    String svg = Files.readString(out.resolve("tpcds.svg"));
+    assertTrue(svg.startsWith("<svg ") && svg.trim().endsWith("</svg>"), svg);
+    for (String q : QUERIES) {
+      assertTrue(svg.contains(">" + q + "</text>"), svg);
+    }
+
+    for (var table : TpcdsTables.tables()) {
+      assertTrue(Files.exists(dir.resolve("data").resolve(table.getName()).resolve(TpcdsTables.COMPLETE)), table.getName());
+    }
+    SparkSession.clearActiveSession();
+    SparkSession.clearDefaultSession();
+    try (SparkSession spark = SparkSession.builder().master("local[2]").config("spark.ui.enabled", "false")
+        .config("spark.driver.host", "127.0.0.1").config("spark.driver.bindAddress", "127.0.0.1").getOrCreate()) {
+      assertEquals(List.of(), TpcdsTables.ensure(spark, data, SCALE), "complete tables are reused");
+      // A table without its marker (as an interrupted generation leaves it) is generated again, alone.
+      Files.delete(dir.resolve("data").resolve("reason").resolve(TpcdsTables.COMPLETE));
+      assertFalse(TpcdsTables.isComplete(spark, data, "reason", SCALE));
+      assertEquals(List.of("reason"), TpcdsTables.ensure(spark, data, SCALE));
+      // Another scale factor is not this one.
+      assertFalse(TpcdsTables.isComplete(spark, data, "reason", 0.02));
+    }
+  }
+}
