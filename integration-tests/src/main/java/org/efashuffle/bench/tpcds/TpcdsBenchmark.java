@@ -1,5 +1,6 @@
 package org.efashuffle.bench.tpcds;
 
+import io.trino.tpcds.Table;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -19,8 +20,8 @@ import org.efashuffle.bench.tpcds.TpcdsResults.Manager;
 import org.efashuffle.spark.TransportMetrics;
 
 /**
- * TPC-DS with efa-shuffle against Spark's sort shuffle. Generates the tables if they are not
- * complete at the scale factor (in an application of its own), then, per round, runs the queries
+ * TPC-DS with efa-shuffle against Spark's sort shuffle. Generates the tables the queries read if
+ * they are not complete at the scale factor (in an application of its own), then, per round, runs the queries
  * in one application with each shuffle manager (a new SparkContext, hence new executors, each
  * time), the two in turns whose order alternates from round to round so that drift hits both.
  * Each application first makes warm-up passes over the queries (untimed), then the timed one;
@@ -100,9 +101,11 @@ public final class TpcdsBenchmark {
   /** Generates what is missing, runs every round, prints and writes the report. */
   public static TpcdsResults run(Options options, SparkConf base) throws IOException {
     Map<String, String> queries = TpcdsQueries.load(options.queries());
+    List<Table> tables = TpcdsTables.readBy(queries.values());
     try (SparkSession spark = session(base, "sort", "TPC-DS data generation")) {
-      List<String> generated = TpcdsTables.ensure(spark, options.data(), options.scale());
-      System.out.printf("TPC-DS tables at scale factor %s under %s: %s%n", options.scale(), options.data(),
+      List<String> generated = TpcdsTables.ensure(spark, options.data(), options.scale(), tables);
+      System.out.printf("the %d TPC-DS tables these queries read, scale factor %s, under %s: %s%n",
+          tables.size(), options.scale(), options.data(),
           generated.isEmpty() ? "all reused" : "generated " + generated.size() + " (" + String.join(",", generated) + ")");
     }
     TpcdsResults results = new TpcdsResults();
@@ -110,7 +113,7 @@ public final class TpcdsBenchmark {
       // Alternate which manager goes first, so that a drift over time (page cache, other load) hits both.
       List<Manager> order = round % 2 == 1 ? List.of(Manager.EFA, Manager.SORT) : List.of(Manager.SORT, Manager.EFA);
       for (Manager manager : order) {
-        runApplication(base, options, queries, manager, round, results);
+        runApplication(base, options, queries, tables, manager, round, results);
       }
     }
     TpcdsReport report = new TpcdsReport(results.summaries(), String.format(Locale.ROOT,
@@ -141,13 +144,13 @@ public final class TpcdsBenchmark {
   }
 
   /** One application: the warm-up passes over the queries (untimed, checked), then the timed pass. */
-  private static void runApplication(SparkConf base, Options options, Map<String, String> queries, Manager manager,
-      int round, TpcdsResults results) throws IOException {
+  private static void runApplication(SparkConf base, Options options, Map<String, String> queries, List<Table> tables,
+      Manager manager, int round, TpcdsResults results) throws IOException {
     try (SparkSession spark = session(base, manager == Manager.EFA ? EFA_MANAGER : "sort",
         "TPC-DS " + manager.label + " round " + round)) {
       JavaSparkContext sc = JavaSparkContext.fromSparkContext(spark.sparkContext());
       awaitExecutors(sc, options.executors());
-      TpcdsTables.register(spark, options.data(), options.scale());
+      TpcdsTables.register(spark, options.data(), options.scale(), tables);
       ShuffleReadListener listener = ShuffleReadListener.register(spark.sparkContext());
       boolean efa = manager == Manager.EFA;
       TransportMetrics.Snapshot before = efa ? transport(sc, options.executors()) : null;

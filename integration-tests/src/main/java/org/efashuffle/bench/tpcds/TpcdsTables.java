@@ -58,14 +58,28 @@ public final class TpcdsTables {
     return tables;
   }
 
+  /** The tables a query text names (a word of its own, case-insensitive). */
+  public static List<Table> readBy(java.util.Collection<String> queryTexts) {
+    List<Table> read = new ArrayList<>();
+    for (Table table : tables()) {
+      java.util.regex.Pattern word = java.util.regex.Pattern.compile("\\b" + table.getName() + "\\b",
+          java.util.regex.Pattern.CASE_INSENSITIVE);
+      if (queryTexts.stream().anyMatch(q -> word.matcher(q).find())) {
+        read.add(table);
+      }
+    }
+    return read;
+  }
+
   /**
-   * Generates every table not already complete at this scale factor under {@code root}.
+   * Generates each of these tables that is not already complete at this scale factor under {@code root}.
    *
    * @return the names of the tables generated now (empty when all were reused)
    */
-  public static List<String> ensure(SparkSession spark, String root, double scale) throws IOException {
+  public static List<String> ensure(SparkSession spark, String root, double scale, List<Table> tables)
+      throws IOException {
     List<String> generated = new ArrayList<>();
-    for (Table table : tables()) {
+    for (Table table : tables) {
       if (isComplete(spark, root, table.getName(), scale)) {
         continue;
       }
@@ -79,8 +93,8 @@ public final class TpcdsTables {
   }
 
   /** Registers each table as a temporary view of its Parquet files (fails naming a table not complete). */
-  public static void register(SparkSession spark, String root, double scale) throws IOException {
-    for (Table table : tables()) {
+  public static void register(SparkSession spark, String root, double scale, List<Table> tables) throws IOException {
+    for (Table table : tables) {
       if (!isComplete(spark, root, table.getName(), scale)) {
         throw new IllegalStateException("TPC-DS table " + table.getName() + " under " + root
             + " is not complete at scale factor " + scale);
