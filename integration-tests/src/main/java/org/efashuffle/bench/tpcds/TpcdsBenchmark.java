@@ -117,8 +117,9 @@ public final class TpcdsBenchmark {
       }
     }
     TpcdsReport report = new TpcdsReport(results.summaries(), String.format(Locale.ROOT,
-        "TPC-DS scale factor %s, %d queries, medians of %d rounds (an application per manager and round, %d warm-up pass each)",
-        options.scale(), queries.size(), options.rounds(), options.warmup()));
+        "TPC-DS scale factor %s, %d queries, efa-shuffle over %s; medians of %d rounds (an application per manager"
+            + " and round, %d warm-up pass each)", options.scale(), queries.size(),
+        base.get("spark.shuffle.efa.provider", "efa"), options.rounds(), options.warmup()));
     System.out.println();
     System.out.print(report.table());
     Files.createDirectories(options.out());

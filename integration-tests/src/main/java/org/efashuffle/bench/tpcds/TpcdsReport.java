@@ -87,7 +87,7 @@ public final class TpcdsReport {
     double scale = width / max;
     StringBuilder b = new StringBuilder();
     b.append(String.format(Locale.ROOT, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" "
-        + "font-family=\"sans-serif\" font-size=\"12\">%n", left + width + 80, height));
+        + "font-family=\"sans-serif\" font-size=\"12\">%n", Math.max(left + width + 80, 20 + title.length() * 7), height));
     b.append(String.format(Locale.ROOT, "<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>%n"));
     b.append(String.format(Locale.ROOT, "<text x=\"10\" y=\"20\" font-size=\"14\">%s</text>%n", escape(title)));
     double[] t = totals();
