@@ -44,7 +44,9 @@ class TpcdsBenchmarkTest {
         .set("spark.driver.host", "127.0.0.1").set("spark.driver.bindAddress", "127.0.0.1")
         .set("spark.ui.enabled", "false").set("spark.executor.memory", "1024m")
         .set("spark.sql.shuffle.partitions", "8")
-        // store_sales is one file here: split its scan, so that map outputs are on both executors.
+        // store_sales is one small file here: row groups of 256 KiB, and scan splits as large, give
+        // its scan some 20 tasks with data, so that map outputs are on both executors.
+        .set("spark.hadoop.parquet.block.size", "262144")
         .set("spark.sql.files.maxPartitionBytes", "256k")
         .set("spark.shuffle.efa.provider", "tcp;ofi_rxm").set("spark.shuffle.efa.domain", "lo");
     TpcdsResults results = TpcdsBenchmark.run(new TpcdsBenchmark.Options(data, SCALE, QUERIES, 1, 0, out, 2), base);
