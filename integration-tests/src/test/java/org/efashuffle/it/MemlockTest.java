@@ -5,12 +5,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.File;
 import java.io.IOException;
-import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
@@ -40,8 +38,8 @@ class MemlockTest {
     for (String tool : List.of("/usr/bin/prlimit", "/usr/bin/setpriv")) {
       Assumptions.assumeTrue(Files.isExecutable(Paths.get(tool)), () -> "skipped: no " + tool);
     }
-    List<String> command = new ArrayList<>(List.of(Paths.get(System.getProperty("java.home"), "bin", "java").toString()));
-    command.addAll(Arrays.asList(jvmOptions().trim().split("\\s+")));
+    List<String> command = new ArrayList<>(List.of(ExecutorJava.realJava()));
+    command.addAll(Arrays.asList(ExecutorJava.sparkJvmOptions()));
     command.addAll(List.of("-Dspark.testing=1", "-Dspark.test.home=" + new File("target").getAbsolutePath(),
         "-cp", System.getProperty("java.class.path"), MemlockJobMain.class.getName()));
     ProcessBuilder builder = new ProcessBuilder(command).redirectError(new File("target/memlock-driver.log"));
@@ -76,8 +74,7 @@ class MemlockTest {
 
   /** A JAVA_HOME whose bin/java starts executors under the limit and without CAP_IPC_LOCK; any other java runs unchanged. */
   private Path javaWrapper() throws IOException {
-    Path bin = Files.createDirectories(dir.resolve("java-home/bin"));
-    String realJava = Paths.get(System.getProperty("java.home"), "bin", "java").toString();
+    String realJava = ExecutorJava.realJava();
     String script = String.join("\n",
         "#!/bin/bash",
         "for a in \"$@\"; do",
@@ -88,15 +85,7 @@ class MemlockTest {
         "done",
         "exec " + realJava + " \"$@\"",
         "");
-    Path java = bin.resolve("java");
-    Files.writeString(java, script);
-    Files.setPosixFilePermissions(java, PosixFilePermissions.fromString("rwxr-xr-x"));
-    return dir.resolve("java-home");
+    return ExecutorJava.javaHome(dir, script);
   }
 
-  private static String jvmOptions() throws IOException {
-    try (InputStream in = MemlockTest.class.getResourceAsStream("/spark-jvm-options.txt")) {
-      return new String(in.readAllBytes(), StandardCharsets.UTF_8);
-    }
-  }
 }

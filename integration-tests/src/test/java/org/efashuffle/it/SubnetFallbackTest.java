@@ -5,12 +5,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.File;
 import java.io.IOException;
-import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.Paths;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
@@ -37,9 +34,8 @@ class SubnetFallbackTest {
     Assumptions.assumeTrue(unavailable == null, () -> "skipped: " + unavailable);
     try (TwoSubnets subnets = new TwoSubnets()) {
       Path javaHome = javaWrapper(subnets);
-      List<String> command = new ArrayList<>(List.of("ip", "netns", "exec", subnets.router,
-          Paths.get(System.getProperty("java.home"), "bin", "java").toString()));
-      command.addAll(Arrays.asList(jvmOptions().trim().split("\\s+")));
+      List<String> command = new ArrayList<>(List.of("ip", "netns", "exec", subnets.router, ExecutorJava.realJava()));
+      command.addAll(Arrays.asList(ExecutorJava.sparkJvmOptions()));
       command.addAll(List.of("-Dspark.testing=1", "-Dspark.test.home=" + new File("target").getAbsolutePath(),
           "-cp", System.getProperty("java.class.path"), SubnetJobMain.class.getName()));
       ProcessBuilder builder = new ProcessBuilder(command)
@@ -78,8 +74,7 @@ class SubnetFallbackTest {
    * any other java command runs unchanged. Spark's local cluster launches executors with it.
    */
   private Path javaWrapper(TwoSubnets subnets) throws IOException {
-    Path bin = Files.createDirectories(dir.resolve("java-home/bin"));
-    String realJava = Paths.get(System.getProperty("java.home"), "bin", "java").toString();
+    String realJava = ExecutorJava.realJava();
     String script = String.join("\n",
         "#!/bin/bash",
         "args=(\"$@\"); ns=; ip=",
@@ -96,15 +91,7 @@ class SubnetFallbackTest {
         "export SPARK_LOCAL_IP=$ip SPARK_LOCAL_HOSTNAME=$ip",
         "exec ip netns exec $ns " + realJava + " \"${args[@]}\"",
         "");
-    Path java = bin.resolve("java");
-    Files.writeString(java, script);
-    Files.setPosixFilePermissions(java, PosixFilePermissions.fromString("rwxr-xr-x"));
-    return dir.resolve("java-home");
+    return ExecutorJava.javaHome(dir, script);
   }
 
-  private static String jvmOptions() throws IOException {
-    try (InputStream in = SubnetFallbackTest.class.getResourceAsStream("/spark-jvm-options.txt")) {
-      return new String(in.readAllBytes(), StandardCharsets.UTF_8);
-    }
-  }
 }
