@@ -6,21 +6,18 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.DataOutputStream;
-import java.io.File;
 import java.io.FileOutputStream;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.Stream;
-import org.apache.spark.SparkConf;
 import org.efashuffle.common.protocol.BlockLocation;
 import org.efashuffle.common.protocol.BlockRef;
 import org.efashuffle.fabric.EndpointConfig;
@@ -54,24 +51,11 @@ class FabricLossTest {
     return Stream.of(Arguments.of("shm", null), Arguments.of("tcp;ofi_rxm", "lo"));
   }
 
-  private EfaShuffleBlockResolver resolver() {
-    return new EfaShuffleBlockResolver(new SparkConf(false), new ConcurrentHashMap<>()) {
-      @Override
-      public File getDataFile(int shuffleId, long mapId) {
-        return dir.resolve("shuffle_" + shuffleId + "_" + mapId + "_0.data").toFile();
-      }
-
-      @Override
-      public File getIndexFile(int shuffleId, long mapId, scala.Option<String[]> dirs) {
-        return dir.resolve("shuffle_" + shuffleId + "_" + mapId + "_0.index").toFile();
-      }
-    };
-  }
 
   @ParameterizedTest
   @MethodSource("providers")
   void anEndpointThatCannotGoOnTurnsTheExecutorsFabricOff(String provider, String domain) throws Exception {
-    EfaShuffleBlockResolver resolver = resolver();
+    EfaShuffleBlockResolver resolver = MapOutputFiles.resolverIn(dir);
     Files.write(resolver.getDataFile(0, 0).toPath(), DATA);
     try (DataOutputStream index = new DataOutputStream(new FileOutputStream(
         resolver.getIndexFile(0, 0, scala.Option.empty())))) {

@@ -52,9 +52,6 @@ class PinnedMapOutputsTest {
     assertTrue(Fabric.openObjects().isZero(), "native objects still open: " + Fabric.openObjects());
   }
 
-  private static byte expected(long mapId, long i) {
-    return (byte) (((i + 1) * 0x9E3779B97F4A7C15L + mapId * 0x632BE59BD9B4E019L) >>> 56);
-  }
 
   /** A data file of random partition lengths adding up to about half a slab to a slab and a half. */
   private long[] writeOutput(Random random, long mapId, File data) throws Exception {
@@ -66,7 +63,7 @@ class PinnedMapOutputsTest {
     }
     byte[] bytes = new byte[(int) total];
     for (int i = 0; i < bytes.length; i++) {
-      bytes[i] = expected(mapId, i);
+      bytes[i] = MapOutputFiles.expected(mapId, i);
     }
     Files.write(data.toPath(), bytes);
     return lengths;
@@ -125,7 +122,7 @@ class PinnedMapOutputsTest {
           ByteBuffer bytes = b.data();
           assertEquals(length, bytes.remaining(), ref.toString());
           for (int k = 0; k < length; k++) {
-            if (bytes.get(k) != expected(m, start + k)) {
+            if (bytes.get(k) != MapOutputFiles.expected(m, start + k)) {
               throw new AssertionError(ref + ": wrong byte at " + k);
             }
           }

@@ -25,8 +25,6 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.Stream;
-import org.apache.spark.SparkConf;
-import org.apache.spark.shuffle.IndexShuffleBlockResolver;
 import org.efashuffle.common.protocol.BlockRef;
 import org.efashuffle.fabric.EndpointConfig;
 import org.efashuffle.fabric.Fabric;
@@ -62,26 +60,7 @@ class TransportCloseTest {
     assertTrue(Fabric.openObjects().isZero(), "native objects still open: " + Fabric.openObjects());
   }
 
-  private static byte expected(long mapId, long i) {
-    return (byte) (((i + 1) * 0x9E3779B97F4A7C15L + mapId * 0x632BE59BD9B4E019L) >>> 56);
-  }
 
-  /** Spark's layout: shuffle_S_M_0.data and an index of partition offsets (big-endian longs). */
-  private final class Resolver extends IndexShuffleBlockResolver {
-    Resolver() {
-      super(new SparkConf(false));
-    }
-
-    @Override
-    public File getDataFile(int shuffleId, long mapId) {
-      return dir.resolve("shuffle_" + shuffleId + "_" + mapId + "_0.data").toFile();
-    }
-
-    @Override
-    public File getIndexFile(int shuffleId, long mapId, scala.Option<String[]> dirs) {
-      return dir.resolve("shuffle_" + shuffleId + "_" + mapId + "_0.index").toFile();
-    }
-  }
 
   /** Partition p of map m is [offsets[m][p], offsets[m][p + 1]) of its data file. */
   static long[][] offsets() {
@@ -104,19 +83,19 @@ class TransportCloseTest {
       return ref + ": " + data.remaining() + " bytes, not " + length;
     }
     for (int k = 0; k < length; k++) {
-      if (data.get(k) != expected(m, start + k)) {
+      if (data.get(k) != MapOutputFiles.expected(m, start + k)) {
         return ref + ": wrong byte at " + k;
       }
     }
     return null;
   }
 
-  private long[][] writeOutputs(Resolver resolver) throws Exception {
+  private long[][] writeOutputs(EfaShuffleBlockResolver resolver) throws Exception {
     long[][] offsets = offsets();
     for (int m = 0; m < MAPS; m++) {
       byte[] bytes = new byte[(int) offsets[m][PARTITIONS]];
       for (int i = 0; i < bytes.length; i++) {
-        bytes[i] = expected(m, i);
+        bytes[i] = MapOutputFiles.expected(m, i);
       }
       Files.write(resolver.getDataFile(0, m).toPath(), bytes);
       try (DataOutputStream index = new DataOutputStream(new FileOutputStream(
@@ -171,7 +150,7 @@ class TransportCloseTest {
   @MethodSource("providers")
   void closingWhileThreadsFetchPinAndStageNeverCrashesAndLeavesNothingOpen(String provider, String domain)
       throws Exception {
-    Resolver resolver = new Resolver();
+    EfaShuffleBlockResolver resolver = MapOutputFiles.resolverIn(dir);
     long[][] offsets = writeOutputs(resolver);
     TransportOptions options = TransportOptions.of(EndpointConfig.defaults().withOperationTimeout(Duration.ofSeconds(5)))
         .withRequestTimeout(Duration.ofSeconds(2));
