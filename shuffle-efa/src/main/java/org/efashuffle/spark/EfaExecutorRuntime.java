@@ -83,7 +83,8 @@ final class EfaExecutorRuntime implements AutoCloseable {
       FabricTransport transport = fabric == null ? null : fabric.transport();
       if (fabric != null) {
         self = new PeerInfo(fabric.domain().provider(), fabric.domain().fabricName(),
-            subnetOf(blockManager.blockManagerId().host()), PeerInfo.thisHost(), transport.address());
+            EfaShuffleConfig.SUBNET.get(settings).orElseGet(() -> subnetOf(blockManager.blockManagerId().host())),
+            PeerInfo.thisHost(), transport.address());
         publish(blockManager, self);
         LOG.info("efa-shuffle: executor {} reads same-subnet peers over the fabric: {}; domain taken {}; subnet {}",
             executorId, transport.describe(), opened.domainChoice(), self.subnet());

@@ -6,6 +6,8 @@ import java.util.Collections;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
+import org.efashuffle.common.Subnet;
 
 /**
  * Every {@code spark.shuffle.efa.*} setting, defined once. {@link #docTable()} renders them as
@@ -45,6 +47,16 @@ public final class EfaShuffleConfig {
           + "whose executors would not read each other over the fabric). The same list is asked of "
           + "every provider of spark.shuffle.efa.provider. The executor's start line says which it took.",
       V010, EfaShuffleConfig::nameList));
+
+  public static final ConfigEntry<Optional<Subnet>> SUBNET = add(new ConfigEntry<>(
+      PREFIX + "subnet", "", "a subnet in CIDR notation such as 10.0.0.0/20, or empty",
+      "The subnet of the executors' EFA interfaces: executors read each other over the fabric only "
+          + "when their subnets are the same one (EFA reaches only within a subnet). Empty: the address "
+          + "of the executor's block manager with the prefix length of the interface that carries it. "
+          + "Set it where that interface's prefix is not the subnet's: on Kubernetes with the Amazon VPC "
+          + "CNI a pod's interface carries its address as a /32, so without this setting every executor "
+          + "would be a subnet of its own and read over Netty; set the node group's subnet.",
+      "0.3.0", v -> v.isBlank() ? Optional.empty() : Optional.of(Subnet.parse(v.trim()))));
 
   public static final ConfigEntry<Long> MAP_OUTPUT_BYTES = add(new ConfigEntry<>(
       PREFIX + "memory.mapOutputBytes", "1g", "a size in bytes with optional k, m or g suffix; 0 turns pinning off",

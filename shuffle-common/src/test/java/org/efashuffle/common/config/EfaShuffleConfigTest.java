@@ -23,7 +23,18 @@ class EfaShuffleConfigTest {
     assertEquals(128L << 20, EfaShuffleConfig.STAGING_BYTES.get(none));
     assertEquals(1L << 30, EfaShuffleConfig.MAP_OUTPUT_BYTES.get(none));
     assertEquals(120_000L, EfaShuffleConfig.TIMEOUT_MILLIS.get(none));
+    assertEquals(java.util.Optional.empty(), EfaShuffleConfig.SUBNET.get(none));
     EfaShuffleConfig.validate(none);
+  }
+
+  @Test
+  void aSubnetIsParsedAndABadOneNamed() {
+    assertEquals(org.efashuffle.common.Subnet.parse("10.0.0.0/20"),
+        EfaShuffleConfig.SUBNET.get(Map.of("spark.shuffle.efa.subnet", " 10.0.7.9/20")).orElseThrow());
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        () -> EfaShuffleConfig.validate(Map.of("spark.shuffle.efa.subnet", "10.0.0.0")));
+    assertTrue(e.getMessage().contains("spark.shuffle.efa.subnet") && e.getMessage().contains("ADDRESS/PREFIX"),
+        e.getMessage());
   }
 
   @Test
