@@ -211,6 +211,30 @@ class EfaBlockStoreClientTest {
     assertEquals(0, TransportMetrics.get().snapshot().since(before).breakerOpenings(), "no fabric failure, no timeout");
   }
 
+  @Test
+  void aFabricFailureMakesTheNextLookupAskTheMasterSoAnExecutorThatLeftIsNotTriedAgain() throws Exception {
+    client = withService();
+    master = Map.of("1", BlockManagerId.apply("1", "localhost", 40001, Option.empty()));
+    assertEquals("fabric", fetchAll().get("shuffle_0_1_0"));
+    TransportMetrics.Snapshot before = TransportMetrics.get().snapshot();
+    int requests = published.get();
+    int asks = masterAsks.get();
+
+    master = Map.of(); // executor 1 is released while the master's last answer is still young ...
+    serverStopped = new CountDownLatch(1); // ... and its endpoint answers no more
+    assertEquals("netty", fetchAll().get("shuffle_0_1_0"), "the fabric request fails: from the service");
+    assertEquals(requests + 1, published.get());
+    assertEquals(asks, masterAsks.get(), "the young answer was trusted");
+
+    assertEquals("netty", fetchAll().get("shuffle_0_1_0"));
+    assertEquals(asks + 1, masterAsks.get(), "after the failure the master is asked again at once");
+
+    now.addAndGet(COOL_DOWN); // the breaker would let one request try the fabric again
+    assertEquals(Map.of("shuffle_0_1_0", "netty", "shuffle_0_2_0", "netty"), fetchAll());
+    assertEquals(requests + 1, published.get(), "no fabric request to an executor the master no longer lists");
+    assertEquals(1, TransportMetrics.get().snapshot().since(before).breakerOpenings());
+  }
+
   /** A client as the executor runtime makes it when the external shuffle service is on (at port 7337). */
   private EfaBlockStoreClient withService() throws Exception {
     client.close();
