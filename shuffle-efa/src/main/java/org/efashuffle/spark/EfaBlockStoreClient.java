@@ -33,7 +33,9 @@ import org.slf4j.LoggerFactory;
  * can reach over the fabric are read with one-sided reads; everything else, and every block the
  * fabric could not deliver, goes to Spark's own client (Netty, or the external shuffle service
  * client), which keeps Spark's retry and fetch-failure handling. Every other call is Spark's
- * client's.
+ * client's. With the external shuffle service on, the address a fetch names is the service's:
+ * the peer is found through {@link PeerDirectory}, and Netty reads go to the service, which also
+ * serves the outputs of executors that have left.
  */
 final class EfaBlockStoreClient extends BlockStoreClient {
   private static final Logger LOG = LoggerFactory.getLogger(EfaBlockStoreClient.class);
@@ -140,6 +142,7 @@ final class EfaBlockStoreClient extends BlockStoreClient {
           if (files != null) {
             files.discard();
           }
+          peers.fetchFailed(execId);
           if (permit.failed()) {
             metrics.breakerOpenings.incrementAndGet();
             LOG.warn("efa-shuffle: fabric fetch from executor {} ({}:{}) failed, so its blocks go over Netty for {} s, "

@@ -92,8 +92,16 @@ final class EfaExecutorRuntime implements AutoCloseable {
       SparkEnv.get().metricsSystem().registerSource(TransportMetrics.get());
       boolean sparkClosesIt = spark == blockManager.blockTransferService();
       // Last: once installed, the client is in use.
+      // With the external shuffle service on, Spark's client is the service's (map outputs name
+      // the service's address, and the service serves executors that have left); peer info is in
+      // each executor's own block manager, reached over Spark's block transfer service.
+      ExecutorBlockManagers blockManagers = blockManager.externalShuffleServiceEnabled()
+          ? new ExecutorBlockManagers(ExecutorBlockManagers.askingTheDriver(blockManager.master()), fallbackThreads,
+              System::nanoTime)
+          : null;
       install(blockManager, new EfaBlockStoreClient(spark, !sparkClosesIt, transport, self,
-          new PeerDirectory(spark, EfaShuffleConfig.REQUEST_TIMEOUT_MILLIS.get(settings), fallbackThreads),
+          new PeerDirectory(blockManager.blockTransferService(), blockManagers,
+              EfaShuffleConfig.REQUEST_TIMEOUT_MILLIS.get(settings), fallbackThreads),
           fallbackThreads,
           EfaShuffleConfig.TRANSPORT.get(settings) == EfaShuffleConfig.Transport.FABRIC));
       if (fabric != null) {

@@ -22,6 +22,7 @@ import org.apache.spark.network.buffer.NioManagedBuffer;
 import org.apache.spark.network.shuffle.BlockFetchingListener;
 import org.apache.spark.network.shuffle.BlockStoreClient;
 import org.apache.spark.network.shuffle.DownloadFileManager;
+import org.apache.spark.storage.BlockManagerId;
 import org.efashuffle.common.Subnet;
 import org.efashuffle.common.protocol.BlockRef;
 import org.efashuffle.fabric.EndpointConfig;
@@ -35,6 +36,7 @@ import org.efashuffle.transport.TransportOptions;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import scala.Option;
 
 /**
  * The block store client's routing with a real fabric peer (two transports on tcp;ofi_rxm over
@@ -58,6 +60,11 @@ class EfaBlockStoreClientTest {
   private FabricTransport server;
   private FabricTransport reader;
   private EfaBlockStoreClient client;
+  private PeerInfo self;
+  /** With the external shuffle service on: the service's client (Spark's client then), and the master's list. */
+  private final FakeNetty service = new FakeNetty();
+  private volatile Map<String, BlockManagerId> master = Map.of();
+  private final AtomicInteger masterAsks = new AtomicInteger();
 
   @BeforeEach
   void open() throws Exception {
@@ -68,7 +75,8 @@ class EfaBlockStoreClientTest {
         .withRequestTimeout(Duration.ofSeconds(5)), d -> b -> null);
     Subnet lo = new Subnet(InetAddress.getLoopbackAddress(), 8);
     netty.peerInfo = new PeerInfo(PROVIDER, server.domain().fabricName(), lo, PeerInfo.thisHost(), server.address()).encode();
-    client = new EfaBlockStoreClient(netty, false, reader, new PeerInfo(PROVIDER, reader.domain().fabricName(), lo, PeerInfo.thisHost(), reader.address()),
+    self = new PeerInfo(PROVIDER, reader.domain().fabricName(), lo, PeerInfo.thisHost(), reader.address());
+    client = new EfaBlockStoreClient(netty, false, reader, self,
         new PeerDirectory(netty, TimeUnit.SECONDS.toMillis(10), fallbackThreads), fallbackThreads, false,
         new PeerBreakers(COOL_DOWN, now::get));
   }
@@ -88,6 +96,7 @@ class EfaBlockStoreClientTest {
   void close() throws Exception {
     serverStopped.countDown();
     client.close();
+    service.close();
     reader.close();
     server.close();
     served.close();
@@ -162,6 +171,82 @@ class EfaBlockStoreClientTest {
         "sent to Netty directly, not as a fabric fetch that failed");
   }
 
+  @Test
+  void withTheServiceOnALiveExecutorIsReadOverTheFabricItsPeerInfoAskedOfItsOwnBlockManager() throws Exception {
+    client = withService();
+    master = Map.of("1", BlockManagerId.apply("1", "localhost", 40001, Option.empty()));
+    assertEquals(Map.of("shuffle_0_1_0", "fabric", "shuffle_0_2_0", "fabric"), fetchAll());
+    assertEquals(List.of("localhost:40001"), netty.lookupAddresses, "peer info from the executor's block manager");
+    assertEquals(List.of(), service.lookupAddresses, "never from the service");
+    assertEquals(List.of(), service.dataAddresses);
+  }
+
+  @Test
+  void withTheServiceOnAnExecutorTheMasterDoesNotListIsReadFromTheServiceWithoutAskingIt() throws Exception {
+    client = withService();
+    master = Map.of("2", BlockManagerId.apply("2", "localhost", 40002, Option.empty())); // executor 1 has left
+    assertEquals(Map.of("shuffle_0_1_0", "netty", "shuffle_0_2_0", "netty"), fetchAll());
+    assertEquals(List.of("localhost:7337"), service.dataAddresses, "from the service's address");
+    assertEquals(List.of(), netty.lookupAddresses, "no lookup of an executor that left");
+    assertEquals(0, published.get(), "no fabric request");
+  }
+
+  @Test
+  void anExecutorThatLeavesAfterItWasFoundIsReadFromTheServiceOnceTheMasterNoLongerListsIt() throws Exception {
+    client = withService();
+    master = Map.of("1", BlockManagerId.apply("1", "localhost", 40001, Option.empty()));
+    assertEquals("fabric", fetchAll().get("shuffle_0_1_0"));
+    int asks = masterAsks.get();
+    assertEquals("fabric", fetchAll().get("shuffle_0_1_0"));
+    assertEquals(asks, masterAsks.get(), "the master's answer is kept while it is young");
+    TransportMetrics.Snapshot before = TransportMetrics.get().snapshot();
+    int requests = published.get();
+
+    master = Map.of(); // executor 1 is released
+    now.addAndGet(ExecutorBlockManagers.MAX_AGE_NANOS);
+    assertEquals(Map.of("shuffle_0_1_0", "netty", "shuffle_0_2_0", "netty"), fetchAll());
+    assertEquals(asks + 1, masterAsks.get(), "the master asked again once its answer aged");
+    assertEquals(requests, published.get(), "no fabric request to an executor that left");
+    assertEquals(List.of("localhost:7337"), service.dataAddresses, "from the service");
+    assertEquals(0, TransportMetrics.get().snapshot().since(before).breakerOpenings(), "no fabric failure, no timeout");
+  }
+
+  @Test
+  void aFabricFailureMakesTheNextLookupAskTheMasterSoAnExecutorThatLeftIsNotTriedAgain() throws Exception {
+    client = withService();
+    master = Map.of("1", BlockManagerId.apply("1", "localhost", 40001, Option.empty()));
+    assertEquals("fabric", fetchAll().get("shuffle_0_1_0"));
+    TransportMetrics.Snapshot before = TransportMetrics.get().snapshot();
+    int requests = published.get();
+    int asks = masterAsks.get();
+
+    master = Map.of(); // executor 1 is released while the master's last answer is still young ...
+    serverStopped = new CountDownLatch(1); // ... and its endpoint answers no more
+    assertEquals("netty", fetchAll().get("shuffle_0_1_0"), "the fabric request fails: from the service");
+    assertEquals(requests + 1, published.get());
+    assertEquals(asks, masterAsks.get(), "the young answer was trusted");
+
+    assertEquals("netty", fetchAll().get("shuffle_0_1_0"));
+    assertEquals(asks + 1, masterAsks.get(), "after the failure the master is asked again at once");
+
+    now.addAndGet(COOL_DOWN); // the breaker would let one request try the fabric again
+    assertEquals(Map.of("shuffle_0_1_0", "netty", "shuffle_0_2_0", "netty"), fetchAll());
+    assertEquals(requests + 1, published.get(), "no fabric request to an executor the master no longer lists");
+    assertEquals(1, TransportMetrics.get().snapshot().since(before).breakerOpenings());
+  }
+
+  /** A client as the executor runtime makes it when the external shuffle service is on (at port 7337). */
+  private EfaBlockStoreClient withService() throws Exception {
+    client.close();
+    ExecutorBlockManagers blockManagers = new ExecutorBlockManagers(() -> {
+      masterAsks.incrementAndGet();
+      return master;
+    }, fallbackThreads, now::get);
+    return new EfaBlockStoreClient(service, false, reader, self,
+        new PeerDirectory(netty, blockManagers, TimeUnit.SECONDS.toMillis(10), fallbackThreads), fallbackThreads, false,
+        new PeerBreakers(COOL_DOWN, now::get));
+  }
+
   private Map<String, String> fetchAll() throws Exception {
     Fetch fetch = new Fetch();
     client.fetchBlocks("localhost", 7337, "1", BLOCKS, fetch, null);
@@ -204,6 +289,8 @@ class EfaBlockStoreClientTest {
   private static final class FakeNetty extends BlockStoreClient {
     final ExecutorService eventLoop = Executors.newSingleThreadExecutor(r -> new Thread(r, "fake-event-loop"));
     final List<String> dataFetchThreads = new CopyOnWriteArrayList<>();
+    final List<String> lookupAddresses = new CopyOnWriteArrayList<>();
+    final List<String> dataAddresses = new CopyOnWriteArrayList<>();
     volatile byte[] peerInfo;
     volatile CompletableFuture<Void> holdLookups = CompletableFuture.completedFuture(null);
 
@@ -211,6 +298,7 @@ class EfaBlockStoreClientTest {
     public void fetchBlocks(String host, int port, String execId, String[] blockIds, BlockFetchingListener listener,
         DownloadFileManager downloadFileManager) {
       if (blockIds.length == 1 && blockIds[0].equals(PeerDirectory.PEER_BLOCK)) {
+        lookupAddresses.add(host + ":" + port);
         byte[] info = peerInfo;
         holdLookups.thenRunAsync(() -> {
           if (info == null) {
@@ -222,6 +310,7 @@ class EfaBlockStoreClientTest {
         return;
       }
       dataFetchThreads.add(Thread.currentThread().getName());
+      dataAddresses.add(host + ":" + port);
       eventLoop.execute(() -> {
         for (String id : blockIds) {
           listener.onBlockFetchSuccess(id, new NioManagedBuffer(ByteBuffer.allocate((int) BLOCK_BYTES)));
