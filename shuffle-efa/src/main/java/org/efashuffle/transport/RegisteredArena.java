@@ -1,8 +1,6 @@
 package org.efashuffle.transport;
 
 import java.nio.ByteBuffer;
-import java.util.Map;
-import java.util.TreeMap;
 import java.util.function.Consumer;
 import org.efashuffle.fabric.FabricDomain;
 import org.efashuffle.fabric.MemoryRegion;
@@ -10,7 +8,7 @@ import org.efashuffle.fabric.RegisteredMemory;
 
 /**
  * One registration of off-heap memory (registration pins pages and is costly on EFA), handed out
- * in page-aligned pieces: first fit, neighbours merged on free. Used as the bounded staging area
+ * in page-aligned pieces ({@link FreeRuns}). Used as the bounded staging area
  * and as the slabs of {@link PinnedPool}. Whoever allocates a piece frees it exactly once;
  * {@link #close()} deregisters and frees the whole arena.
  */
@@ -28,12 +26,11 @@ public final class RegisteredArena implements AutoCloseable {
   static volatile Consumer<Thread> registrationWatcher = thread -> {};
 
   private final RegisteredMemory memory;
-  private final TreeMap<Long, Long> free = new TreeMap<>(); // offset -> size
-  private long used;
+  private final FreeRuns free;
 
   public RegisteredArena(FabricDomain domain, long size, Access access) {
     this.memory = register(domain, size, access);
-    free.put(0L, capacity());
+    this.free = new FreeRuns(capacity(), UNIT);
   }
 
   /**
@@ -48,7 +45,7 @@ public final class RegisteredArena implements AutoCloseable {
 
   /** Bytes handed out and not yet freed (never more than {@link #capacity()}). */
   public synchronized long used() {
-    return used;
+    return free.used();
   }
 
   public long capacity() {
@@ -57,38 +54,11 @@ public final class RegisteredArena implements AutoCloseable {
 
   /** Takes {@code size} bytes; returns the piece's offset, or -1 when no free run is long enough now. */
   public synchronized long allocate(long size) {
-    long rounded = Math.max(UNIT, (size + UNIT - 1) & -UNIT);
-    for (Map.Entry<Long, Long> run : free.entrySet()) {
-      if (run.getValue() >= rounded) {
-        long offset = run.getKey();
-        free.remove(offset);
-        if (run.getValue() > rounded) {
-          free.put(offset + rounded, run.getValue() - rounded);
-        }
-        used += rounded;
-        return offset;
-      }
-    }
-    return -1;
+    return free.allocate(size);
   }
 
   public synchronized void free(long offset, long size) {
-    long rounded = Math.max(UNIT, (size + UNIT - 1) & -UNIT);
-    used -= rounded;
-    long start = offset;
-    long length = rounded;
-    Map.Entry<Long, Long> before = free.floorEntry(offset);
-    if (before != null && before.getKey() + before.getValue() == offset) {
-      start = before.getKey();
-      length += before.getValue();
-      free.remove(before.getKey());
-    }
-    Long after = free.get(offset + rounded);
-    if (after != null) {
-      free.remove(offset + rounded);
-      length += after;
-    }
-    free.put(start, length);
+    free.free(offset, size);
   }
 
   /** A writable view of a piece, to fill before publishing it. */
