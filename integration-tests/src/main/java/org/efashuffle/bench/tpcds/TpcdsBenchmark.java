@@ -172,7 +172,7 @@ public final class TpcdsBenchmark {
             listener.takeTotals(); // the probe's tasks read no shuffle; keep them out of the next query's totals
             run = new TpcdsResults.Run(manager, round, timed, seconds, ResultDigest.of(rows), read.bytesRead(),
                 read.remoteBytesRead(), read.fetchWaitMillis(), moved.fabricBytes(), moved.nettyBytes(), null);
-          } catch (RuntimeException e) {
+          } catch (Exception e) { // Spark's AnalysisException is a checked exception, thrown undeclared
             run = TpcdsResults.Run.failed(manager, round, timed,
                 String.valueOf(e.getMessage()).lines().findFirst().orElse(e.toString()));
             before = efa ? transport(sc, options.executors()) : null;

@@ -14,11 +14,13 @@ import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import org.apache.hadoop.fs.FSDataInputStream;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.SaveMode;
@@ -99,9 +101,33 @@ public final class TpcdsTables {
         throw new IllegalStateException("TPC-DS table " + table.getName() + " under " + root
             + " is not complete at scale factor " + scale);
       }
-      spark.read().parquet(tablePath(root, table.getName())).createOrReplaceTempView(table.getName());
+      withSparkNames(spark.read().parquet(tablePath(root, table.getName()))).createOrReplaceTempView(table.getName());
     }
   }
+
+  /** Registers each table as a view with no rows, its columns as {@link #register} names them: to resolve queries against. */
+  public static void registerEmpty(SparkSession spark, List<Table> tables) {
+    for (Table table : tables) {
+      withSparkNames(spark.createDataFrame(List.of(), schema(table.getColumns()))).createOrReplaceTempView(table.getName());
+    }
+  }
+
+  /** The table with its columns named as Spark's TPC-DS schema names them. */
+  static Dataset<Row> withSparkNames(Dataset<Row> table) {
+    for (Map.Entry<String, String> rename : SPARK_COLUMN_NAMES.entrySet()) {
+      table = table.withColumnRenamed(rename.getKey(), rename.getValue()); // a no-op where the column is not
+    }
+    return table;
+  }
+
+  /**
+   * The generator's column names that Spark's TPC-DS schema (and so its query texts) spells
+   * otherwise, as Spark's TPCDSSchema has them: q30 reads c_last_review_date.
+   */
+  static final Map<String, String> SPARK_COLUMN_NAMES = Map.of(
+      "c_last_review_date_sk", "c_last_review_date",
+      "p_response_targe", "p_response_target",
+      "s_tax_precentage", "s_tax_percentage");
 
   /** Whether {@code root/name} holds a marker with this scale factor. */
   public static boolean isComplete(SparkSession spark, String root, String name, double scale) throws IOException {
