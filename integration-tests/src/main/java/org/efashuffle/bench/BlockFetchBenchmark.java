@@ -136,8 +136,14 @@ public final class BlockFetchBenchmark {
     }
   }
 
+  /**
+   * What the serving executors did, per provider: blocks answered from pinned map outputs, and
+   * staged from disk for the read (both executors, the whole application).
+   */
+  public record Served(String provider, long pinned, long staged) implements Serializable {}
+
   /** The rows of a run, and what makes it fail. */
-  public record Result(List<Row> rows) {
+  public record Result(List<Row> rows, List<Served> served) {
     public List<String> failures() {
       List<String> failures = new ArrayList<>();
       for (Row r : rows) {
@@ -172,6 +178,7 @@ public final class BlockFetchBenchmark {
   /** Runs every provider of {@code options}, one application each, on {@code base}'s settings. */
   public static Result run(Options options, SparkConf base) {
     List<Row> rows = new ArrayList<>();
+    List<Served> served = new ArrayList<>();
     for (String spec : options.providers) {
       String[] nameAndDomain = spec.split("@", 2);
       SparkConf conf = base.clone().setIfMissing("spark.master", "local-cluster[2,1,1536]")
@@ -200,11 +207,13 @@ public final class BlockFetchBenchmark {
           for (Row r : BlockFetchBenchmark.<List<Row>>javaDeserialized(measured)) {
             rows.add(r.withProvider(spec));
           }
-          System.err.printf("block fetch %s %s: done%n", spec, human(size));
+          System.out.printf("block fetch %s %s: measured%n", spec, human(size));
         }
+        TransportMetrics.Snapshot counts = ExecutorMetrics.total(ExecutorMetrics.byExecutor(sc, 2));
+        served.add(new Served(spec, counts.servedPinned(), counts.servedStaged()));
       }
     }
-    return new Result(rows);
+    return new Result(rows, served);
   }
 
   /** The first {@code n} executors' block managers, by executor id, once they have registered. */
@@ -423,6 +432,10 @@ public final class BlockFetchBenchmark {
         + "copy: %s; the fabric path read %d blocks over the fabric, %d over Netty%n", verified,
         result.rows.stream().allMatch(r -> r.mismatches.isEmpty()) ? "all equal" : "DIFFERENCES (see below)",
         overFabric, result.rows.stream().mapToLong(Row::fabricPathNettyBlocks).sum());
+    for (Served s : result.served) {
+      System.out.printf("%s: the serving executor answered %d fabric reads from pinned map outputs, %d staged from disk%n",
+          s.provider, s.pinned, s.staged);
+    }
   }
 
   static String human(long size) {
