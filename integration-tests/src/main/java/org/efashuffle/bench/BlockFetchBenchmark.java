@@ -41,7 +41,8 @@ import scala.reflect.ClassTag$;
  * task pinned to A then fetches B's blocks: first each block once through both clients, whose
  * CRC32 must equal that of B's own copy (read from its disk by a task on B); then, per number of
  * blocks in flight, a warm-up and N rounds of a fixed number of fetches through each client, the
- * two taking turns in an order that alternates by round, as Spark's fetch iterator fetches: a
+ * two taking turns in an order that alternates by round, and the same check again with that many
+ * blocks in flight. Fetches go as Spark's fetch iterator makes them: a
  * request per few blocks, a bounded number of blocks in flight, each delivered buffer released by
  * the task thread, which then issues the next request. Figures: throughput, the median of the
  * rounds; latency (request issued to block delivered), p50 and p99 over every timed fetch.
@@ -357,18 +358,9 @@ public final class BlockFetchBenchmark {
     // Each block once through each path, the fabric first (a block's first fabric read is the
     // one a test's fault damages), checked against B's copy.
     int n = plan.blockIds.length;
-    TransportMetrics.Snapshot before = TransportMetrics.get().snapshot();
-    Map<String, Long> viaFabric = fabric.run(plan.blockIds, n, 1, 1, true).checksums();
-    TransportMetrics.Snapshot fabricCounts = TransportMetrics.get().snapshot().since(before);
-    Map<String, Long> viaNetty = netty.run(plan.blockIds, n, 1, 1, true).checksums();
     List<String> mismatches = new ArrayList<>();
-    for (String id : plan.blockIds) {
-      long want = plan.expected.get(id);
-      if (viaFabric.get(id) != want || viaNetty.get(id) != want) {
-        mismatches.add(String.format(Locale.ROOT, "%s: CRC32 on executor %s %08x, through the fabric client %08x, "
-            + "through Netty %08x", id, plan.execId, want, viaFabric.get(id), viaNetty.get(id)));
-      }
-    }
+    TransportMetrics.Snapshot fabricCounts = check(plan, fabric, netty, 1, 1, "one at a time, before the timed rounds",
+        mismatches);
 
     List<Row> rows = new ArrayList<>();
     int fetches = options.fetchesFor(plan.size);
@@ -392,13 +384,39 @@ public final class BlockFetchBenchmark {
           t.add(netty.run(plan.blockIds, fetches, window, options.perRequest, false));
         }
       }
+      // Again with this many in flight: a path that breaks under concurrency is caught too.
+      fabricCounts = fabricCounts.plus(check(plan, fabric, netty, window, options.perRequest,
+          window + " in flight, after the timed rounds", mismatches));
       long bytes = f.stream().mapToLong(WindowedFetch.Measurement::bytes).sum();
       rows.add(new Row("", plan.size, bytes / ((long) fetches * options.rounds), window, stats(f), stats(t),
-          fabricCounts.fabricBlocks(), fabricCounts.nettyBlocks(), rows.isEmpty() ? n : 0,
-          rows.isEmpty() ? mismatches : List.of()));
+          fabricCounts.fabricBlocks(), fabricCounts.nettyBlocks(), rows.isEmpty() ? n : 0, List.copyOf(mismatches)));
       fabricCounts = TransportMetrics.Snapshot.zero();
+      mismatches.clear();
     }
     return rows;
+  }
+
+  /**
+   * Fetches each of the plan's blocks once through each path, {@code inFlight} at a time, and adds
+   * to {@code mismatches} each block whose CRC32 through either differs from the holder's copy.
+   * Returns the efa-shuffle client's counters over its fetches (fabric or Netty).
+   */
+  private static TransportMetrics.Snapshot check(Plan plan, WindowedFetch fabric, WindowedFetch netty, int inFlight,
+      int perRequest, String how, List<String> mismatches) throws InterruptedException {
+    int n = plan.blockIds.length;
+    int window = Math.max(perRequest, Math.min(inFlight, n));
+    TransportMetrics.Snapshot before = TransportMetrics.get().snapshot();
+    Map<String, Long> viaFabric = fabric.run(plan.blockIds, n, window, perRequest, true).checksums();
+    TransportMetrics.Snapshot counts = TransportMetrics.get().snapshot().since(before);
+    Map<String, Long> viaNetty = netty.run(plan.blockIds, n, window, perRequest, true).checksums();
+    for (String id : plan.blockIds) {
+      long want = plan.expected.get(id);
+      if (viaFabric.get(id) != want || viaNetty.get(id) != want) {
+        mismatches.add(String.format(Locale.ROOT, "%s: CRC32 on executor %s %08x, through the fabric client %08x, "
+            + "through Netty %08x (%s)", id, plan.execId, want, viaFabric.get(id), viaNetty.get(id), how));
+      }
+    }
+    return counts;
   }
 
   private static PathStats stats(List<WindowedFetch.Measurement> rounds) {
@@ -428,8 +446,8 @@ public final class BlockFetchBenchmark {
     }
     long verified = result.rows.stream().mapToLong(Row::verifiedBlocks).sum();
     long overFabric = result.rows.stream().mapToLong(Row::fabricPathFabricBlocks).sum();
-    System.out.printf("bytes checked: %d blocks, each once through both paths, against the CRC32 of the holder's "
-        + "copy: %s; the fabric path read %d blocks over the fabric, %d over Netty%n", verified,
+    System.out.printf("bytes checked: %d blocks, each through both paths one at a time and as many in flight as "
+        + "timed, against the CRC32 of the holder's copy: %s; the fabric path read %d blocks over the fabric, %d over Netty%n", verified,
         result.rows.stream().allMatch(r -> r.mismatches.isEmpty()) ? "all equal" : "DIFFERENCES (see below)",
         overFabric, result.rows.stream().mapToLong(Row::fabricPathNettyBlocks).sum());
     for (Served s : result.served) {
