@@ -32,8 +32,23 @@ public record EndpointConfig(
     }
   }
 
+  /** The fewest processors this JVM must see for its progress threads to poll after activity by default. */
+  static final int SPIN_MIN_PROCESSORS = 4;
+
   public static EndpointConfig defaults() {
-    return new EndpointConfig(1024, 4096, 64, Duration.ofSeconds(120), Duration.ofMillis(1), 1L << 30);
+    return new EndpointConfig(1024, 4096, 64, Duration.ofSeconds(120),
+        defaultSpin(Runtime.getRuntime().availableProcessors()), 1L << 30);
+  }
+
+  /**
+   * 1 ms where the JVM has cores to spare, none below {@link #SPIN_MIN_PROCESSORS}: on 2 cores the
+   * polling progress threads (one per executor, polling on without pause while fetches follow
+   * each other) took the CPU that the threads they wait for needed (the task consuming blocks,
+   * the peer's progress thread answering), and efa-shuffle's block fetches fell behind Netty's
+   * at most sizes; without the spin they went ahead (BlockFetchBenchmark, 2 shared cores).
+   */
+  static Duration defaultSpin(int processors) {
+    return processors >= SPIN_MIN_PROCESSORS ? Duration.ofMillis(1) : Duration.ZERO;
   }
 
   public EndpointConfig withOperationTimeout(Duration timeout) {
