@@ -55,14 +55,17 @@ public final class ShuffleJobBenchmark {
    * One run of a configuration (one application).
    *
    * @param remoteBytes shuffle bytes reduce tasks read from another executor (Spark's task metrics)
+   * @param fetchWaitSeconds time reduce tasks spent blocked waiting for shuffle blocks, summed over the tasks
+   * @param cpuSeconds CPU the executor JVMs used during the job (every thread), summed over the executors
+   * @param progressCpuSeconds of it, the fabric progress threads' (0 for sort shuffle)
    * @param transport efa-shuffle's counters summed over the executors, null for sort shuffle
    * @param idleProcessCores CPU of an executor JVM while idle after the job, in cores (mean of the
    *     executors); NaN when not measured (rounds after the first)
    * @param idleProgressCores the same for its fabric progress threads alone
    */
   record Sample(Setup setup, int round, double mapSeconds, double reduceSeconds, double totalSeconds, long rows,
-      long[] checksums, long remoteBytes, TransportMetrics.Snapshot transport, double idleProcessCores,
-      double idleProgressCores) {}
+      long[] checksums, long remoteBytes, double fetchWaitSeconds, double cpuSeconds, double progressCpuSeconds,
+      TransportMetrics.Snapshot transport, double idleProcessCores, double idleProgressCores) {}
 
   public static void main(String[] args) {
     int rounds = 3;
@@ -108,6 +111,8 @@ public final class ShuffleJobBenchmark {
     ShuffleJobReport report = new ShuffleJobReport(setups, samples);
     System.out.println();
     System.out.print(report.table());
+    System.out.println();
+    System.out.print(report.costs());
     System.out.println();
     System.out.print(report.samples());
     System.out.println();
@@ -170,6 +175,7 @@ public final class ShuffleJobBenchmark {
       sc.parallelize(maps, MAPS).mapToPair(m -> new Tuple2<>(m, m)).partitionBy(new HashPartitioner(REDUCES)).count();
       boolean efa = setup.kind == Kind.EFA;
       TransportMetrics.Snapshot before = efa ? transport(sc, setup.executors) : null;
+      Map<String, ExecutorMetrics.CpuTime> cpuBefore = ExecutorMetrics.cpuTime(sc, setup.executors);
       StageTimes stages = StageTimes.register(sc.sc(), TIMED);
       ShuffleReadListener reads = ShuffleReadListener.register(sc.sc());
       reads.takeTotals();
@@ -189,7 +195,8 @@ public final class ShuffleJobBenchmark {
       double seconds = (System.nanoTime() - start) / 1e9;
       sc.clearJobGroup();
       StageTimes.Seconds stageSeconds = stages.seconds();
-      long remoteBytes = reads.takeTotals().remoteBytesRead();
+      ShuffleReadListener.Totals read = reads.takeTotals();
+      double[] cpu = cpuUsed(cpuBefore, ExecutorMetrics.cpuTime(sc, setup.executors));
       TransportMetrics.Snapshot used = efa ? transport(sc, setup.executors).since(before) : null;
       long rows = 0;
       long[] checksums = new long[REDUCES];
@@ -199,7 +206,7 @@ public final class ShuffleJobBenchmark {
       }
       double[] idle = round == 1 ? idleCores(sc, setup.executors) : new double[] {Double.NaN, Double.NaN};
       return new Sample(setup, round, stageSeconds.map(), stageSeconds.result(), seconds, rows, checksums,
-          remoteBytes, used, idle[0], idle[1]);
+          read.remoteBytesRead(), read.fetchWaitMillis() / 1e3, cpu[0] / 1e9, cpu[1] / 1e9, used, idle[0], idle[1]);
     }
   }
 
@@ -235,20 +242,29 @@ public final class ShuffleJobBenchmark {
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
-    Map<String, ExecutorMetrics.CpuTime> after = ExecutorMetrics.cpuTime(sc, executors);
+    double[] used = cpuUsed(before, ExecutorMetrics.cpuTime(sc, executors));
     double window = System.nanoTime() - start;
+    return used[2] == 0 ? new double[] {Double.NaN, Double.NaN}
+        : new double[] {used[0] / window / used[2], used[1] / window / used[2]};
+  }
+
+  /**
+   * CPU nanoseconds the executors used between two probes, summed over the executors both saw:
+   * {every thread, progress threads, number of executors}.
+   */
+  private static double[] cpuUsed(Map<String, ExecutorMetrics.CpuTime> before, Map<String, ExecutorMetrics.CpuTime> after) {
     double process = 0;
     double progress = 0;
     int seen = 0;
     for (Map.Entry<String, ExecutorMetrics.CpuTime> e : after.entrySet()) {
       ExecutorMetrics.CpuTime was = before.get(e.getKey());
       if (was != null) {
-        process += (e.getValue().processNanos() - was.processNanos()) / window;
-        progress += (e.getValue().progressThreadNanos() - was.progressThreadNanos()) / window;
+        process += e.getValue().processNanos() - was.processNanos();
+        progress += e.getValue().progressThreadNanos() - was.progressThreadNanos();
         seen++;
       }
     }
-    return seen == 0 ? new double[] {Double.NaN, Double.NaN} : new double[] {process / seen, progress / seen};
+    return new double[] {process, progress, seen};
   }
 
   /** efa-shuffle's counters of the executors, summed. */

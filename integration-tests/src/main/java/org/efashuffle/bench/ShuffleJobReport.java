@@ -90,6 +90,20 @@ final class ShuffleJobReport {
         fallbacks == 0 ? "" : "; " + fallbacks + " fabric fetches fell back to Netty in all rounds");
   }
 
+  /** Medians of what the executors spent: CPU during the job, of it the progress threads', and the reduce tasks' fetch wait. */
+  String costs() {
+    StringBuilder b = new StringBuilder("where the time goes (medians): CPU the executor JVMs used during the job"
+        + " (every thread; of it the fabric progress threads),\nand the time reduce tasks were blocked waiting for"
+        + " shuffle blocks (summed over the tasks)\n");
+    b.append(String.format(Locale.ROOT, "%-38s %8s %14s %13s%n", "run", "CPU s", "progress CPU s", "fetch wait s"));
+    for (Setup setup : setups) {
+      b.append(String.format(Locale.ROOT, "%-38s %8.2f %14s %13.2f%n", setup.name(), median(setup, Sample::cpuSeconds),
+          setup.kind() == Kind.EFA ? fixed(median(setup, Sample::progressCpuSeconds)) : "-",
+          median(setup, Sample::fetchWaitSeconds)));
+    }
+    return b.toString();
+  }
+
   /** Every sample, configuration by configuration, in round order. */
   String samples() {
     StringBuilder b = new StringBuilder("samples, round 1 to " + rounds() + " (seconds)\n");

@@ -20,7 +20,8 @@ class ShuffleJobReportTest {
     TransportMetrics.Snapshot transport = setup.kind() == Kind.EFA
         ? new TransportMetrics.Snapshot(10, 1_000_000_000L, 0, 0, 0, 8, 2, 0, 0, 0) : null;
     return new Sample(setup, round, map, reduce, map + reduce + 0.5, 1000, checksums,
-        setup.kind() == Kind.CEILING ? 0 : 1_000_000_000L, transport, Double.NaN, Double.NaN);
+        setup.kind() == Kind.CEILING ? 0 : 1_000_000_000L, reduce / 4, 2 * (map + reduce), 0.1, transport, Double.NaN,
+        Double.NaN);
   }
 
   private static String line(String table, String run) {
@@ -56,6 +57,9 @@ class ShuffleJobReportTest {
     assertTrue(report.sameRows());
     assertEquals(0.5, ShuffleJobReport.transportCostRemoved(6, 5, 4), 1e-9);
     assertTrue(report.samples().contains("reduce  6.00 20.00  6.00"), report.samples());
+    // CPU 2 x (11 + 5), progress threads 0.1, fetch wait 5 / 4 (medians).
+    assertTrue(line(report.costs(), efa.name()).matches(".* 32\\.00 +0\\.10 +1\\.25"), report.costs());
+    assertTrue(line(report.costs(), sort.name()).matches(".* 32\\.00 +- +1\\.50"), report.costs());
   }
 
   @Test
