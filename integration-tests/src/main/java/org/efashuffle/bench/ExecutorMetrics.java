@@ -17,8 +17,27 @@ import scala.Tuple2;
 public final class ExecutorMetrics {
   private ExecutorMetrics() {}
 
-  /** CPU an executor JVM has used so far: all its threads, and its fabric progress threads alone. */
-  public record CpuTime(long processNanos, long progressThreadNanos) implements java.io.Serializable {}
+  /**
+   * CPU an executor JVM has used so far: all its threads, and its fabric progress threads alone.
+   * A class, not a record: task results go through spark.serializer, and Kryo cannot build records.
+   */
+  public static final class CpuTime implements java.io.Serializable {
+    private long processNanos;
+    private long progressThreadNanos;
+
+    public CpuTime(long processNanos, long progressThreadNanos) {
+      this.processNanos = processNanos;
+      this.progressThreadNanos = progressThreadNanos;
+    }
+
+    public long processNanos() {
+      return processNanos;
+    }
+
+    public long progressThreadNanos() {
+      return progressThreadNanos;
+    }
+  }
 
   /**
    * Each executor's transport counters, by executor id: runs 16 one-line tasks, up to 10 times,

@@ -123,7 +123,7 @@ public final class TpcdsReport {
   }
 
   /** Bytes for a person: B, kB, MB or GB (powers of 1000), or "-" for no figure. */
-  static String size(double bytes) {
+  public static String size(double bytes) {
     if (Double.isNaN(bytes)) {
       return "-";
     }

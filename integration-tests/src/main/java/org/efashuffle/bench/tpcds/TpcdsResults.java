@@ -5,6 +5,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.function.ToDoubleFunction;
+import org.efashuffle.bench.Samples;
 
 /**
  * Every run of every query with both shuffle managers, the result check between them, and the
@@ -107,10 +108,6 @@ public final class TpcdsResults {
   }
 
   static double median(List<Run> runs, ToDoubleFunction<Run> value) {
-    if (runs.isEmpty()) {
-      return Double.NaN;
-    }
-    double[] v = runs.stream().mapToDouble(value).sorted().toArray();
-    return v.length % 2 == 1 ? v[v.length / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
+    return Samples.median(runs.stream().mapToDouble(value).toArray());
   }
 }
