@@ -116,6 +116,7 @@ final class DownloadFiles implements BlockSinks {
     }
     // The shuffle module's settings as SparkConf has them (SparkTransportConf.fromSparkConf's
     // parameters differ between Spark lines; a download file reads only plain io settings).
-    return new TransportConf("shuffle", new MapConfigProvider(EfaShuffleManager.settings(SparkEnv.get().conf(), "spark.")));
+    Map<String, String> sparkSettings = EfaShuffleManager.settings(SparkEnv.get().conf(), "spark.");
+    return new TransportConf("shuffle", new MapConfigProvider(sparkSettings));
   }
 }

@@ -36,7 +36,8 @@ public class EfaShuffleManager extends SortShuffleManager {
   private volatile EfaExecutorRuntime runtime;
 
   public EfaShuffleManager(SparkConf conf) {
-    // A jar built for another Spark line fails here, naming the jar to use, before any call that differs between lines.
+    // A jar built for another Spark line fails here, naming the jar to use, before any call
+    // that differs between lines (which would fail with a NoSuchMethodError).
     super(onItsSparkLine(conf));
     this.settings = settings(conf);
     EfaShuffleConfig.validate(settings); // a bad value fails the application at start, naming the key

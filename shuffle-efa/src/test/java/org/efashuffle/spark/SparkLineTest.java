@@ -53,7 +53,8 @@ class SparkLineTest {
   @Test
   void theJarUnderTestIsBuiltForTheSparkOnItsClassPath() {
     SparkLine built = SparkLine.built();
-    assertNull(built.mismatch(org.apache.spark.package$.MODULE$.SPARK_VERSION(), scala.util.Properties.versionNumberString()));
+    String spark = org.apache.spark.package$.MODULE$.SPARK_VERSION();
+    assertNull(built.mismatch(spark, scala.util.Properties.versionNumberString()));
     assertEquals(built, SparkLine.checkRunning());
   }
 
