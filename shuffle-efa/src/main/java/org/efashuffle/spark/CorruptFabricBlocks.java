@@ -131,7 +131,7 @@ final class CorruptFabricBlocks {
       return Unpooled.wrappedBuffer(nioByteBuffer());
     }
 
-    @Override
+    // Overrides from Spark 4.1 on (SSL for RPC); no @Override: Spark 3.5 and 4.0 lack it.
     public Object convertToNettyForSsl() throws IOException {
       return convertToNetty();
     }

@@ -7,12 +7,12 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import org.apache.spark.SparkEnv;
 import org.apache.spark.network.buffer.ManagedBuffer;
-import org.apache.spark.network.netty.SparkTransportConf;
 import org.apache.spark.network.shuffle.BlockFetchingListener;
 import org.apache.spark.network.shuffle.BlockStoreClient;
 import org.apache.spark.network.shuffle.DownloadFile;
 import org.apache.spark.network.shuffle.DownloadFileManager;
 import org.apache.spark.network.shuffle.DownloadFileWritableChannel;
+import org.apache.spark.network.util.MapConfigProvider;
 import org.apache.spark.network.util.TransportConf;
 import org.efashuffle.common.protocol.BlockRef;
 import org.efashuffle.transport.BlockSinks;
@@ -114,7 +114,9 @@ final class DownloadFiles implements BlockSinks {
     } catch (ReflectiveOperationException | RuntimeException e) {
       LOG.debug("Spark's shuffle client keeps no transport settings where expected; building them", e);
     }
-    return SparkTransportConf.fromSparkConf(SparkEnv.get().conf(), "shuffle", 0, scala.Option.empty(),
-        scala.Option.empty());
+    // The shuffle module's settings as SparkConf has them (SparkTransportConf.fromSparkConf's
+    // parameters differ between Spark lines; a download file reads only plain io settings).
+    Map<String, String> sparkSettings = EfaShuffleManager.settings(SparkEnv.get().conf(), "spark.");
+    return new TransportConf("shuffle", new MapConfigProvider(sparkSettings));
   }
 }

@@ -2,10 +2,8 @@ package org.efashuffle.spark;
 
 import java.io.File;
 import java.io.IOException;
-import java.util.concurrent.ConcurrentMap;
 import org.apache.spark.SparkConf;
 import org.apache.spark.shuffle.IndexShuffleBlockResolver;
-import org.apache.spark.util.collection.OpenHashSet;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -21,8 +19,13 @@ public class EfaShuffleBlockResolver extends IndexShuffleBlockResolver {
 
   private volatile PinnedMapOutputs pinned;
 
-  EfaShuffleBlockResolver(SparkConf conf, ConcurrentMap<Object, OpenHashSet<Object>> taskIdMapsForShuffle) {
-    super(conf, null, taskIdMapsForShuffle);
+  /**
+   * Takes over the task ids of each shuffle's map outputs that Spark's own resolver keeps. The map
+   * is handed from Spark's resolver to Spark's constructor unnamed: its type differs between Spark
+   * lines (java.util.Map in 3.5 and 4.0, ConcurrentMap from 4.1), so this compiles on every line.
+   */
+  EfaShuffleBlockResolver(SparkConf conf, IndexShuffleBlockResolver sparks) {
+    super(conf, null, sparks.taskIdMapsForShuffle());
   }
 
   /** Where committed outputs are pinned from now on (null: nowhere). */

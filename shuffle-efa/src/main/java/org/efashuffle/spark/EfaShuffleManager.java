@@ -36,11 +36,13 @@ public class EfaShuffleManager extends SortShuffleManager {
   private volatile EfaExecutorRuntime runtime;
 
   public EfaShuffleManager(SparkConf conf) {
-    super(conf);
+    // A jar built for another Spark line fails here, naming the jar to use, before any call
+    // that differs between lines (which would fail with a NoSuchMethodError).
+    super(onItsSparkLine(conf));
     this.settings = settings(conf);
     EfaShuffleConfig.validate(settings); // a bad value fails the application at start, naming the key
     // Spark's sort shuffle keeps the task ids of each shuffle's map outputs in its resolver; ours takes them over.
-    this.resolver = new EfaShuffleBlockResolver(conf, super.shuffleBlockResolver().taskIdMapsForShuffle());
+    this.resolver = new EfaShuffleBlockResolver(conf, super.shuffleBlockResolver());
     // Spark's writers commit through the ShuffleDataIO's resolver; ours commits through this manager's.
     if (!conf.contains(SHUFFLE_IO_PLUGIN)) {
       conf.set(SHUFFLE_IO_PLUGIN, EfaShuffleDataIO.class.getName());
@@ -53,10 +55,20 @@ public class EfaShuffleManager extends SortShuffleManager {
     this.remotePeersPossible = !(master.equals("local") || master.startsWith("local["));
   }
 
+  private static SparkConf onItsSparkLine(SparkConf conf) {
+    SparkLine.checkRunning();
+    return conf;
+  }
+
   static Map<String, String> settings(SparkConf conf) {
+    return settings(conf, EfaShuffleConfig.PREFIX);
+  }
+
+  /** The settings of {@code conf} whose keys start with {@code prefix}. */
+  static Map<String, String> settings(SparkConf conf, String prefix) {
     Map<String, String> settings = new HashMap<>();
     for (Tuple2<String, String> kv : conf.getAll()) {
-      if (kv._1().startsWith(EfaShuffleConfig.PREFIX)) {
+      if (kv._1().startsWith(prefix)) {
         settings.put(kv._1(), kv._2());
       }
     }

@@ -57,7 +57,7 @@ final class FabricManagedBuffer extends ManagedBuffer {
     return Unpooled.wrappedBuffer(block.data().duplicate());
   }
 
-  @Override
+  // Overrides from Spark 4.1 on (SSL for RPC); no @Override: Spark 3.5 and 4.0 lack it.
   public Object convertToNettyForSsl() {
     return convertToNetty();
   }

@@ -4,6 +4,7 @@ import java.io.File;
 import java.nio.file.Path;
 import java.util.concurrent.ConcurrentHashMap;
 import org.apache.spark.SparkConf;
+import org.apache.spark.shuffle.IndexShuffleBlockResolver;
 
 /** Map output files as the tests write them: Spark's file layout in one directory, and the bytes they hold. */
 final class MapOutputFiles {
@@ -16,7 +17,8 @@ final class MapOutputFiles {
 
   /** Our resolver with Spark's names (shuffle_S_M_0.data and .index), all in {@code dir}. */
   static EfaShuffleBlockResolver resolverIn(Path dir) {
-    return new EfaShuffleBlockResolver(new SparkConf(false), new ConcurrentHashMap<>()) {
+    SparkConf conf = new SparkConf(false);
+    return new EfaShuffleBlockResolver(conf, new IndexShuffleBlockResolver(conf, null, new ConcurrentHashMap<>())) {
       @Override
       public File getDataFile(int shuffleId, long mapId) {
         return dir.resolve("shuffle_" + shuffleId + "_" + mapId + "_0.data").toFile();
