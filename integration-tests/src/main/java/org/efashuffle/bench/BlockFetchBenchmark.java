@@ -27,7 +27,8 @@ import org.efashuffle.common.config.ByteSizes;
 import org.efashuffle.spark.TransportMetrics;
 import scala.Tuple2;
 import scala.Tuple3;
-import scala.jdk.javaapi.CollectionConverters;
+// JavaConverters, not scala.jdk.javaapi: these compile with Scala 2.12 (Spark 3.5) and 2.13 alike.
+import scala.collection.JavaConverters;
 import scala.reflect.ClassTag$;
 
 /**
@@ -222,7 +223,7 @@ public final class BlockFetchBenchmark {
     long deadline = System.nanoTime() + 120_000_000_000L;
     while (true) {
       List<BlockManagerId> ids = new ArrayList<>();
-      for (BlockManagerId id : CollectionConverters.asJava(SparkEnv.get().blockManager().master().getMemoryStatus())
+      for (BlockManagerId id : JavaConverters.mapAsJavaMap(SparkEnv.get().blockManager().master().getMemoryStatus())
           .keySet()) {
         if (!id.isDriver()) {
           ids.add(id);
@@ -244,14 +245,20 @@ public final class BlockFetchBenchmark {
     }
   }
 
-  /** An RDD of {@code executors.length} partitions, partition i preferring executor i. */
+  /**
+   * An RDD of {@code executors.length} partitions, partition i preferring executor i. Raw types:
+   * makeRDD takes Scala's {@code Seq}, which is another type in Scala 2.12 than in 2.13; an
+   * immutable {@code List} is both.
+   */
+  @SuppressWarnings({"unchecked", "rawtypes"})
   private static RDD<Integer> pinned(JavaSparkContext sc, BlockManagerId... executors) {
-    List<Tuple2<Integer, scala.collection.immutable.Seq<String>>> partitions = new ArrayList<>();
+    List<Tuple2> partitions = new ArrayList<>();
     for (int i = 0; i < executors.length; i++) {
       String location = "executor_" + executors[i].host() + "_" + executors[i].executorId();
-      partitions.add(new Tuple2<>(i, CollectionConverters.asScala(List.of(location)).toSeq()));
+      partitions.add(new Tuple2<>(i, JavaConverters.asScalaBuffer(List.of(location)).toList()));
     }
-    return sc.sc().makeRDD(CollectionConverters.asScala(partitions).toSeq(), ClassTag$.MODULE$.apply(Integer.class));
+    scala.collection.immutable.List seq = JavaConverters.asScalaBuffer(partitions).toList();
+    return sc.sc().makeRDD(seq, ClassTag$.MODULE$.apply(Integer.class));
   }
 
   /**
@@ -283,11 +290,11 @@ public final class BlockFetchBenchmark {
     MapOutputTrackerMaster tracker = (MapOutputTrackerMaster) SparkEnv.get().mapOutputTracker();
     List<String> onB = new ArrayList<>();
     java.util.Iterator<Tuple2<BlockManagerId, scala.collection.Seq<Tuple3<BlockId, Object, Object>>>> locations =
-        CollectionConverters.asJava(tracker.getMapSizesByExecutorId(dependency.shuffleId(), 0, 2, 0, blocks));
+        JavaConverters.asJavaIterator(tracker.getMapSizesByExecutorId(dependency.shuffleId(), 0, 2, 0, blocks));
     while (locations.hasNext()) {
       Tuple2<BlockManagerId, scala.collection.Seq<Tuple3<BlockId, Object, Object>>> location = locations.next();
       if (location._1().executorId().equals(b.executorId())) {
-        for (Tuple3<BlockId, Object, Object> block : CollectionConverters.asJava(location._2())) {
+        for (Tuple3<BlockId, Object, Object> block : JavaConverters.seqAsJavaList(location._2())) {
           onB.add(block._1().name());
         }
       }

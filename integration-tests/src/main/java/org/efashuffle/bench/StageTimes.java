@@ -9,7 +9,8 @@ import org.apache.spark.scheduler.SparkListener;
 import org.apache.spark.scheduler.SparkListenerJobStart;
 import org.apache.spark.scheduler.SparkListenerStageCompleted;
 import org.apache.spark.scheduler.StageInfo;
-import scala.jdk.javaapi.CollectionConverters;
+// JavaConverters, not scala.jdk.javaapi: these compile with Scala 2.12 (Spark 3.5) and 2.13 alike.
+import scala.collection.JavaConverters;
 
 /**
  * How long the stages of the jobs of one job group took, as Spark's scheduler saw them (from a
@@ -41,7 +42,7 @@ public final class StageTimes extends SparkListener {
   @Override
   public void onJobStart(SparkListenerJobStart start) {
     if (start.properties() != null && jobGroup.equals(start.properties().getProperty("spark.jobGroup.id"))) {
-      for (Object stageId : CollectionConverters.asJava(start.stageIds())) {
+      for (Object stageId : JavaConverters.seqAsJavaList(start.stageIds())) {
         stages.add((Integer) stageId);
       }
     }

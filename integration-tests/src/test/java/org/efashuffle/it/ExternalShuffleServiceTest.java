@@ -30,11 +30,11 @@ import org.apache.spark.api.java.JavaPairRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.network.TransportContext;
 import org.apache.spark.network.buffer.ManagedBuffer;
-import org.apache.spark.network.netty.SparkTransportConf;
 import org.apache.spark.network.server.OneForOneStreamManager;
 import org.apache.spark.network.server.TransportServer;
 import org.apache.spark.network.shuffle.ExternalBlockHandler;
 import org.apache.spark.network.shuffle.ExternalShuffleBlockResolver;
+import org.apache.spark.network.util.MapConfigProvider;
 import org.apache.spark.network.util.TransportConf;
 import org.apache.spark.storage.BlockManagerId;
 import org.efashuffle.bench.ExecutorMetrics;
@@ -44,9 +44,9 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
-import scala.Option;
 import scala.Tuple2;
-import scala.jdk.javaapi.CollectionConverters;
+// JavaConverters, not scala.jdk.javaapi: these compile with Scala 2.12 (Spark 3.5) and 2.13 alike.
+import scala.collection.JavaConverters;
 
 /**
  * The external shuffle service with dynamic allocation, as on YARN and EMR: a local cluster of
@@ -82,7 +82,9 @@ class ExternalShuffleServiceTest {
 
   @BeforeAll
   static void startService() throws IOException {
-    TransportConf conf = SparkTransportConf.fromSparkConf(new SparkConf(), "shuffle", 2, Option.empty(), Option.empty());
+    // Not SparkTransportConf.fromSparkConf: its parameters differ between Spark lines.
+    TransportConf conf = new TransportConf("shuffle", new MapConfigProvider(Map.of("spark.shuffle.io.serverThreads", "2",
+        "spark.shuffle.io.clientThreads", "2")));
     ExternalBlockHandler handler = new ExternalBlockHandler(new OneForOneStreamManager(), new CountingResolver(conf));
     service = new TransportContext(conf, handler).createServer();
   }
@@ -194,7 +196,7 @@ class ExternalShuffleServiceTest {
     ExecutorAllocationClient client = (ExecutorAllocationClient) sc.sc().schedulerBackend();
     long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(2);
     // Refused while the executor still counts as busy (its last task's end not yet seen by the scheduler).
-    while (client.killExecutors(CollectionConverters.asScala(List.of(executor)).toSeq(), true, false, false).isEmpty()) {
+    while (client.killExecutors(JavaConverters.asScalaBuffer(List.of(executor)).toSeq(), true, false, false).isEmpty()) {
       assertTrue(System.nanoTime() < deadline, "executor " + executor + " was never idle");
       Thread.sleep(100); // polling the scheduler's view of the executor
     }
