@@ -13,7 +13,6 @@ import java.util.HashMap;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
-import java.util.Random;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.CompletableFuture;
@@ -154,7 +153,7 @@ class ExternalShuffleServiceTest {
         maps.add(p);
       }
       JavaPairRDD<Integer, byte[]> shuffled = sc.parallelize(maps, MAP_PARTITIONS)
-          .flatMapToPair(p -> mapOutput(p, markDir))
+          .flatMapToPair(p -> ShuffleJobs.recordsNotingExecutor(p, markDir, RECORDS_PER_MAP))
           .partitionBy(new HashPartitioner(REDUCE_PARTITIONS));
       List<String> first = rows(shuffled, markDir, null);
 
@@ -264,22 +263,6 @@ class ExternalShuffleServiceTest {
     try (Stream<Path> files = Files.list(dir)) {
       return files.map(f -> f.getFileName().toString()).filter(n -> n.startsWith(prefix)).sorted().toList();
     }
-  }
-
-  /** Deterministic records of about 20 KB (map partition p always yields the same), noting where it ran. */
-  private static Iterator<Tuple2<Integer, byte[]>> mapOutput(int partition, String markDir) throws IOException {
-    TaskContext task = TaskContext.get();
-    if (task.stageAttemptNumber() == 0 && task.attemptNumber() == 0) {
-      Files.createFile(Paths.get(markDir, "map-" + partition + "-on-" + SparkEnv.get().executorId()));
-    }
-    Random random = new Random(partition);
-    List<Tuple2<Integer, byte[]>> out = new ArrayList<>();
-    for (int i = 0; i < RECORDS_PER_MAP; i++) {
-      byte[] value = new byte[10_000 + random.nextInt(20_000)];
-      random.nextBytes(value);
-      out.add(new Tuple2<>(random.nextInt(1000), value));
-    }
-    return out.iterator();
   }
 
   private static Map<String, Integer> mapsByExecutor(Path marks) throws IOException {

@@ -14,7 +14,6 @@ import java.util.HashMap;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
-import java.util.Random;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
@@ -150,28 +149,12 @@ class PeerFaultTest {
       maps.add(p);
     }
     List<String> rows = new ArrayList<>(sc.parallelize(maps, MAP_PARTITIONS)
-        .flatMapToPair(p -> mapOutput(p, gateDir))
+        .flatMapToPair(p -> ShuffleJobs.recordsNotingExecutor(p, gateDir, RECORDS_PER_MAP))
         .partitionBy(new HashPartitioner(REDUCE_PARTITIONS))
         .mapPartitionsWithIndex((p, records) -> reduce(p, records, gateDir), false)
         .collect());
     Collections.sort(rows);
     return rows;
-  }
-
-  /** Deterministic records of about 20 KB (map partition p always yields the same), noting where it ran. */
-  private static Iterator<Tuple2<Integer, byte[]>> mapOutput(int partition, String gateDir) throws IOException {
-    TaskContext task = TaskContext.get();
-    if (task.stageAttemptNumber() == 0 && task.attemptNumber() == 0) {
-      Files.createFile(Paths.get(gateDir, "map-" + partition + "-on-" + SparkEnv.get().executorId()));
-    }
-    Random random = new Random(partition);
-    List<Tuple2<Integer, byte[]>> out = new ArrayList<>();
-    for (int i = 0; i < RECORDS_PER_MAP; i++) {
-      byte[] value = new byte[10_000 + random.nextInt(20_000)];
-      random.nextBytes(value);
-      out.add(new Tuple2<>(random.nextInt(1000), value));
-    }
-    return out.iterator();
   }
 
   /**

@@ -1,5 +1,8 @@
 package org.efashuffle.it;
 
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Paths;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
@@ -9,6 +12,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.stream.StreamSupport;
+import org.apache.spark.SparkEnv;
+import org.apache.spark.TaskContext;
 import org.apache.spark.api.java.JavaPairRDD;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
@@ -21,6 +26,26 @@ import scala.Tuple2;
  */
 final class ShuffleJobs {
   private ShuffleJobs() {}
+
+  /**
+   * Map partition {@code partition}'s records of about 20 KB, the same every time, noting where it
+   * ran: a first attempt creates {@code markDir/map-<partition>-on-<executor id>}.
+   */
+  static Iterator<Tuple2<Integer, byte[]>> recordsNotingExecutor(int partition, String markDir, int count)
+      throws IOException {
+    TaskContext task = TaskContext.get();
+    if (task.stageAttemptNumber() == 0 && task.attemptNumber() == 0) {
+      Files.createFile(Paths.get(markDir, "map-" + partition + "-on-" + SparkEnv.get().executorId()));
+    }
+    Random random = new Random(partition);
+    List<Tuple2<Integer, byte[]>> out = new ArrayList<>();
+    for (int i = 0; i < count; i++) {
+      byte[] value = new byte[10_000 + random.nextInt(20_000)];
+      random.nextBytes(value);
+      out.add(new Tuple2<>(random.nextInt(1000), value));
+    }
+    return out.iterator();
+  }
 
   static final int MAP_PARTITIONS = 8;
   static final int RECORDS_PER_PARTITION = 4000;
