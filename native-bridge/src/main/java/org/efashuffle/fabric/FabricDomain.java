@@ -23,6 +23,11 @@ public final class FabricDomain implements AutoCloseable {
   /** Access of memory that peers read, and of memory only this process uses. */
   static final long REMOTE_ACCESS = LibFabricShim.FI_READ | LibFabricShim.FI_REMOTE_READ
       | LibFabricShim.FI_SEND | LibFabricShim.FI_RECV;
+  /**
+   * Memory peers read that this process never writes (a mapped file): no FI_RECV or FI_READ, for
+   * which efa asks the device for local write access and the kernel would refuse a read-only page.
+   */
+  static final long READ_ONLY_ACCESS = LibFabricShim.FI_REMOTE_READ | LibFabricShim.FI_SEND;
   static final long LOCAL_ACCESS = LibFabricShim.FI_READ | LibFabricShim.FI_SEND | LibFabricShim.FI_RECV;
 
   static final String EFA = "efa";
@@ -200,6 +205,15 @@ public final class FabricDomain implements AutoCloseable {
    */
   public MemoryRegion registerLocal(NativeMemory memory) {
     return register(memory, LOCAL_ACCESS);
+  }
+
+  /**
+   * Registers read-only memory (a mapped file, {@link NativeMemory#mapFile}) for peers to read.
+   * Some providers cannot: efa before 2.0 asks the device for local write access on every
+   * registration, which the kernel refuses for read-only pages; the caller then copies instead.
+   */
+  public MemoryRegion registerReadOnly(NativeMemory memory) {
+    return register(memory, READ_ONLY_ACCESS);
   }
 
   private MemoryRegion register(NativeMemory memory, long access) {

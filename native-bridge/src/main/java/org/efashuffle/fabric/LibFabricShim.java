@@ -120,5 +120,7 @@ final class LibFabricShim {
     int efab_mem_alloc(long len, @Out LongLongByReference out);
 
     int efab_mem_free(long address, long len);
+
+    int efab_file_map(String path, long len, @Out LongLongByReference out);
   }
 }

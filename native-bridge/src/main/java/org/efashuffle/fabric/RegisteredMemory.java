@@ -3,7 +3,7 @@ package org.efashuffle.fabric;
 /**
  * Off-heap memory and its registration, owned together: {@link #close()} deregisters, then frees.
  * For buffers that live exactly as long as their registration (receive batches, staging arenas,
- * message slots).
+ * message slots, mapped map-output files).
  */
 public final class RegisteredMemory implements AutoCloseable {
   private final NativeMemory memory;
@@ -34,6 +34,20 @@ public final class RegisteredMemory implements AutoCloseable {
     NativeMemory memory = NativeMemory.allocate(size);
     try {
       return new RegisteredMemory(memory, local ? domain.registerLocal(memory) : domain.register(memory));
+    } catch (RuntimeException e) {
+      memory.close();
+      throw e;
+    }
+  }
+
+  /**
+   * Registers read-only memory (a mapped file, {@link NativeMemory#mapFile}) for peers to read
+   * ({@link FabricDomain#registerReadOnly}), taking ownership of it: if the registration fails,
+   * the memory is closed before the exception is thrown.
+   */
+  public static RegisteredMemory readOnly(FabricDomain domain, NativeMemory memory) {
+    try {
+      return new RegisteredMemory(memory, domain.registerReadOnly(memory));
     } catch (RuntimeException e) {
       memory.close();
       throw e;

@@ -140,8 +140,7 @@ final class EfaExecutorRuntime implements AutoCloseable {
       return null;
     }
     List<String> configuredDomains = EfaShuffleConfig.DOMAIN.get(settings);
-    long staging = EfaShuffleConfig.STAGING_BYTES.get(settings);
-    long mapOutputs = EfaShuffleConfig.MAP_OUTPUT_BYTES.get(settings);
+    MapOutputMemory memory = MapOutputMemory.fromSettings(settings);
     TransportOptions options = transportOptions(settings);
     String last = null; // why the last provider tried did not open
     List<String> providers = EfaShuffleConfig.PROVIDER.get(settings);
@@ -158,7 +157,7 @@ final class EfaExecutorRuntime implements AutoCloseable {
       try {
         List<String> domains = DomainChoice.candidates(provider, configuredDomains, () -> Fabric.domains(provider, null));
         String domain = DomainChoice.forExecutor(executorId, domains);
-        ExecutorFabric opened = ExecutorFabric.open(provider, domain, options, resolver, staging, mapOutputs);
+        ExecutorFabric opened = ExecutorFabric.open(provider, domain, options, resolver, memory);
         String choice = domains.isEmpty() ? "(the provider's first)"
             : "of " + domains + (domains.size() > 1 ? " by executor id" : "");
         if (memlockRefusal != null) {
@@ -171,7 +170,7 @@ final class EfaExecutorRuntime implements AutoCloseable {
       }
     }
     LOG.warn("efa-shuffle: no fabric provider of {} opened ({}), every shuffle read goes over Netty: {}{}",
-        providers, EfaShuffleConfig.PROVIDER.key(), last, memlockRefusal != null ? "" : memlockHint(staging));
+        providers, EfaShuffleConfig.PROVIDER.key(), last, memlockRefusal != null ? "" : memlockHint(memory.stagingBytes()));
     return null;
   }
 

@@ -26,11 +26,11 @@ final class ExecutorFabric implements AutoCloseable {
    * transport; on a failure closes what it opened, newest first, and throws.
    */
   static ExecutorFabric open(String provider, String domainName, TransportOptions options,
-      IndexShuffleBlockResolver resolver, long stagingBytes, long mapOutputBytes) {
+      IndexShuffleBlockResolver resolver, MapOutputMemory memory) {
     FabricDomain domain = FabricDomain.open(provider, null, domainName);
     MapOutputBlocks blocks = null;
     try {
-      blocks = new MapOutputBlocks(resolver, domain, stagingBytes, mapOutputBytes);
+      blocks = new MapOutputBlocks(resolver, domain, memory);
       return new ExecutorFabric(domain, blocks, FabricTransport.open(domain, options, blocks));
     } catch (RuntimeException e) {
       if (blocks != null) {

@@ -32,11 +32,12 @@ final class MapOutputBlocks implements BlockSource, AutoCloseable {
   /** Stagings writing into the arena now: {@link #close()} waits for them before it frees the arena. */
   private final UseCount staging = new UseCount(() -> "staging of map output blocks");
 
-  MapOutputBlocks(IndexShuffleBlockResolver resolver, FabricDomain domain, long stagingBytes, long mapOutputBytes) {
+  MapOutputBlocks(IndexShuffleBlockResolver resolver, FabricDomain domain, MapOutputMemory memory) {
     this.resolver = resolver;
-    this.arena = new RegisteredArena(domain, stagingBytes, RegisteredArena.Access.REMOTE_READ);
-    this.pinned = new PinnedMapOutputs(PinnedPool.shrinking(domain, mapOutputBytes, Math.min(SLAB_BYTES, mapOutputBytes)),
-        metrics);
+    this.arena = new RegisteredArena(domain, memory.stagingBytes(), RegisteredArena.Access.REMOTE_READ);
+    long pinnedBytes = memory.pinnedBytes();
+    this.pinned = new PinnedMapOutputs(PinnedPool.shrinking(domain, pinnedBytes, Math.min(SLAB_BYTES, pinnedBytes)),
+        memory.mapFiles() ? domain : null, metrics);
   }
 
   PinnedMapOutputs pinned() {

@@ -8,51 +8,77 @@ import java.nio.file.StandardOpenOption;
 import java.util.HashMap;
 import java.util.Map;
 import org.efashuffle.common.protocol.BlockRef;
+import org.efashuffle.fabric.FabricDomain;
+import org.efashuffle.fabric.NativeMemory;
+import org.efashuffle.fabric.RegisteredMemory;
+import org.efashuffle.fabric.UseCount;
 import org.efashuffle.transport.BlockSource;
 import org.efashuffle.transport.PinnedPool;
-import org.efashuffle.fabric.UseCount;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
- * Map outputs copied into registered memory when they are committed, so that peers read them
- * one-sidedly with no disk I/O and no copy on this executor: the committed data file, whole, with
- * its partition offsets. Outputs that do not fit the pool's budget stay only on disk (and are
- * staged per read by {@link MapOutputBlocks}).
+ * Map outputs held in registered memory from the moment they are committed, so that peers read
+ * them one-sidedly with no disk I/O and no copy on this executor: the committed data file, whole,
+ * with its partition offsets. Where the domain allows it ({@code mapOnto} not null) the file's own
+ * page-cache pages are mapped read-only and registered (nothing copied, nothing held twice);
+ * otherwise, or once a provider refuses such a registration, the file is copied into the pool's
+ * registered slabs. Either way the bytes count against the pool's budget; outputs past it stay
+ * only on disk (and are staged per read by {@link MapOutputBlocks}).
  *
- * <p>Ownership: this class owns every piece it took from the pool. A published block is a lease
- * on its output's piece; an output removed while leased (its shuffle unregistered during a read)
- * is freed when its last lease closes, so a peer never reads memory that was reused.
+ * <p>Ownership: this class owns every piece it took from the pool and every mapping it made. A
+ * published block is a lease on its output's memory; an output removed while leased (its shuffle
+ * unregistered during a read) is freed when its last lease closes, so a peer never reads memory
+ * that was reused.
  */
 final class PinnedMapOutputs implements AutoCloseable {
+  private static final Logger LOG = LoggerFactory.getLogger(PinnedMapOutputs.class);
   private static final int COPY_CHUNK = 1 << 30;
+  private static final long PAGE = 4096;
 
   private record Key(int shuffleId, long mapId) {}
 
+  /** One output's bytes: a piece of the pool (copied), or a mapping of its file (reserved against the pool's budget). */
   private static final class Output {
     final PinnedPool.Piece piece;
+    final RegisteredMemory mapped;
     final long[] offsets; // partition p is [offsets[p], offsets[p + 1])
     int leases;
     boolean removed;
 
-    Output(PinnedPool.Piece piece, long[] offsets) {
+    Output(PinnedPool.Piece piece, RegisteredMemory mapped, long[] offsets) {
       this.piece = piece;
+      this.mapped = mapped;
       this.offsets = offsets;
+    }
+
+    long remoteAddress(long within) {
+      return piece != null ? piece.remoteAddress(within) : mapped.region().remoteAddress(within);
+    }
+
+    long key() {
+      return piece != null ? piece.key() : mapped.region().key();
     }
   }
 
   private final PinnedPool pool;
+  /** The domain that map output files are registered with; null once mapping is off (then outputs are copied). */
+  private volatile FabricDomain mapOnto;
   private final TransportMetrics metrics;
   private final Map<Key, Output> outputs = new HashMap<>();
   /** Pins copying now: {@link #close()} waits for them before it frees their memory. */
   private final UseCount pins = new UseCount(() -> "pinned map outputs");
   private boolean closed;
 
-  PinnedMapOutputs(PinnedPool pool, TransportMetrics metrics) {
+  /** {@code mapOnto}: the domain to register mapped output files with, or null to copy every output. */
+  PinnedMapOutputs(PinnedPool pool, FabricDomain mapOnto, TransportMetrics metrics) {
     this.pool = pool;
+    this.mapOnto = mapOnto;
     this.metrics = metrics;
   }
 
   /**
-   * Copies a committed map output into registered memory if the budget allows; returns whether it
+   * Holds a committed map output in registered memory if the budget allows; returns whether it
    * did. {@code lengths} are the committed partition lengths (Spark's resolver replaces them with
    * an earlier attempt's when that attempt's output won).
    */
@@ -76,16 +102,71 @@ final class PinnedMapOutputs implements AutoCloseable {
     if (total == 0) {
       return false;
     }
-    // Not under this object's lock: a new slab's registration takes a while (it pins pages on
-    // EFA), and the progress thread publishes under this lock. A closed pool allocates nothing.
-    PinnedPool.Piece piece = pool.allocate(total);
-    if (piece == null) {
+    long fileSize = data.length();
+    if (fileSize != total) {
+      throw new IOException("data file " + data + " has " + fileSize + " bytes, its index says " + total);
+    }
+    // Not under this object's lock: a registration takes a while (it pins pages on EFA), and the
+    // progress thread publishes under this lock. A closed pool allocates and reserves nothing.
+    Output output = map(data, total, offsets);
+    if (output == null) {
+      output = copy(data, total, offsets);
+    }
+    if (output == null) {
       return false;
     }
-    try (FileChannel channel = FileChannel.open(data.toPath(), StandardOpenOption.READ)) {
-      if (channel.size() != total) {
-        throw new IOException("data file " + data + " has " + channel.size() + " bytes, its index says " + total);
+    synchronized (this) {
+      if (closed) {
+        freeOutput(output);
+        return false;
       }
+      Output previous = outputs.put(new Key(shuffleId, mapId), output);
+      if (previous != null) {
+        retire(previous);
+      }
+      updateGauges();
+    }
+    return true;
+  }
+
+  /**
+   * The file's pages mapped and registered; null when mapping is off or the budget is spent. A
+   * provider that refuses the registration turns mapping off for good (logged once); a file that
+   * cannot be mapped is an IOException, as it would be to copy.
+   */
+  private Output map(File data, long total, long[] offsets) throws IOException {
+    FabricDomain domain = mapOnto;
+    long reserved = (total + PAGE - 1) & -PAGE;
+    if (domain == null || !pool.reserve(reserved)) {
+      return null;
+    }
+    NativeMemory memory;
+    try {
+      memory = NativeMemory.mapFile(data.toPath(), total);
+    } catch (RuntimeException e) {
+      pool.unreserve(reserved);
+      throw new IOException("cannot map data file " + data + ": " + e.getMessage(), e);
+    }
+    try {
+      return new Output(null, RegisteredMemory.readOnly(domain, memory), offsets);
+    } catch (RuntimeException e) {
+      pool.unreserve(reserved);
+      if (mapOnto != null) {
+        mapOnto = null;
+        LOG.warn("efa-shuffle: {} refused to register a mapped map output file ({}): {}; map outputs are "
+            + "copied into registered memory from now on", domain, data, e.getMessage());
+      }
+      return null;
+    }
+  }
+
+  /** The file copied into a piece of the pool; null when the budget is spent. */
+  private Output copy(File data, long total, long[] offsets) throws IOException {
+    PinnedPool.Piece piece = pool.allocate(total);
+    if (piece == null) {
+      return null;
+    }
+    try (FileChannel channel = FileChannel.open(data.toPath(), StandardOpenOption.READ)) {
       for (long done = 0; done < total; ) {
         ByteBuffer target = piece.slab().view(piece.offset() + done, (int) Math.min(COPY_CHUNK, total - done));
         while (target.hasRemaining()) {
@@ -97,22 +178,12 @@ final class PinnedMapOutputs implements AutoCloseable {
       }
     } catch (IOException | RuntimeException e) {
       synchronized (this) {
-        freePiece(piece);
+        pool.free(piece);
+        updateGauges();
       }
       throw e;
     }
-    synchronized (this) {
-      if (closed) {
-        freePiece(piece);
-        return false;
-      }
-      Output previous = outputs.put(new Key(shuffleId, mapId), new Output(piece, offsets));
-      if (previous != null) {
-        retire(previous);
-      }
-      updateGauges();
-    }
-    return true;
+    return new Output(piece, null, offsets);
   }
 
   /** A lease on the block's bytes, or null when that output is not pinned (then read it from disk). */
@@ -124,14 +195,13 @@ final class PinnedMapOutputs implements AutoCloseable {
     long start = output.offsets[ref.startReduceId()];
     long length = output.offsets[ref.endReduceId()] - start;
     output.leases++;
-    return BlockSource.PublishedBlock.of(output.piece.remoteAddress(start), length, output.piece.key(),
-        () -> endLease(output));
+    return BlockSource.PublishedBlock.of(output.remoteAddress(start), length, output.key(), () -> endLease(output));
   }
 
   private synchronized void endLease(Output output) {
     output.leases--;
     if (output.removed && output.leases == 0) {
-      freePiece(output.piece);
+      freeOutput(output);
     }
   }
 
@@ -146,12 +216,17 @@ final class PinnedMapOutputs implements AutoCloseable {
   private void retire(Output output) {
     output.removed = true;
     if (output.leases == 0) {
-      freePiece(output.piece);
+      freeOutput(output);
     }
   }
 
-  private void freePiece(PinnedPool.Piece piece) {
-    pool.free(piece);
+  private void freeOutput(Output output) {
+    if (output.piece != null) {
+      pool.free(output.piece);
+    } else {
+      output.mapped.close();
+      pool.unreserve((output.offsets[output.offsets.length - 1] + PAGE - 1) & -PAGE);
+    }
     updateGauges();
   }
 

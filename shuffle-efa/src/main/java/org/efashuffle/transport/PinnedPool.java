@@ -110,6 +110,23 @@ public final class PinnedPool implements AutoCloseable {
     return null;
   }
 
+  /**
+   * Counts {@code bytes} registered outside the pool's slabs (a mapped file) against its budget;
+   * false when the budget does not allow it now or the pool is closed. Whoever reserves
+   * {@link #unreserve}s the same bytes exactly once.
+   */
+  public synchronized boolean reserve(long bytes) {
+    if (closed || pinned.get() + bytes > budget) {
+      return false;
+    }
+    peakPinned.accumulateAndGet(pinned.addAndGet(bytes), Math::max);
+    return true;
+  }
+
+  public void unreserve(long bytes) {
+    pinned.addAndGet(-bytes);
+  }
+
   public void free(Piece piece) {
     RegisteredArena empty = null;
     synchronized (this) {

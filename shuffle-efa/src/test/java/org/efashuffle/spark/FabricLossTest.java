@@ -66,7 +66,8 @@ class FabricLossTest {
         .withRequestTimeout(Duration.ofSeconds(3));
     ExecutorService fallbackThreads = Executors.newCachedThreadPool();
     AtomicInteger unpublished = new AtomicInteger();
-    ExecutorFabric fabric = ExecutorFabric.open(provider, domain, options, resolver, 1L << 20, 1L << 20);
+    ExecutorFabric fabric = ExecutorFabric.open(provider, domain, options, resolver,
+        new MapOutputMemory(1L << 20, 1L << 20, true));
     EfaExecutorRuntime runtime = new EfaExecutorRuntime(fabric, resolver, fallbackThreads, unpublished::incrementAndGet);
     FabricTransport transport = fabric.transport();
     byte[] address = transport.address();

@@ -19,6 +19,7 @@ import org.efashuffle.common.protocol.BlockLocation;
 import org.efashuffle.common.protocol.BlockRef;
 import org.efashuffle.fabric.EndpointConfig;
 import org.efashuffle.fabric.Fabric;
+import org.efashuffle.fabric.FabricDomain;
 import org.efashuffle.transport.BlockSource;
 import org.efashuffle.transport.FabricTransport;
 import org.efashuffle.transport.FetchedBlock;
@@ -43,8 +44,12 @@ class PinnedMapOutputsTest {
   @TempDir
   Path dir;
 
+  /** How outputs are held: their files mapped and registered, copied, or mapped with the registration refused. */
+  enum Holding { MAPPED, COPIED, MAPPING_REFUSED }
+
   static Stream<Arguments> providers() {
-    return Stream.of(Arguments.of("shm", null), Arguments.of("tcp;ofi_rxm", "lo"));
+    return Stream.of(Holding.values()).flatMap(h -> Stream.of(Arguments.of("shm", null, h),
+        Arguments.of("tcp;ofi_rxm", "lo", h)));
   }
 
   @AfterEach
@@ -71,14 +76,21 @@ class PinnedMapOutputsTest {
 
   @ParameterizedTest
   @MethodSource("providers")
-  void outputsWithinTheBudgetAreReadFromRegisteredMemoryAndNothingStaysPinned(String provider, String domain)
-      throws Exception {
+  void outputsWithinTheBudgetAreReadFromRegisteredMemoryAndNothingStaysPinned(String provider, String domain,
+      Holding holding) throws Exception {
     Random random = new Random(11);
     PinnedMapOutputs[] pinned = new PinnedMapOutputs[1];
     PinnedPool[] pool = new PinnedPool[1];
+    FabricDomain refusing = FabricDomain.open(provider, domain);
+    refusing.close(); // registers nothing: a provider that refuses read-only pages
     try (FabricTransport server = FabricTransport.open(provider, domain, EndpointConfig.defaults(), d -> {
           pool[0] = PinnedPool.shrinking(d, BUDGET, SLAB);
-          pinned[0] = new PinnedMapOutputs(pool[0], TransportMetrics.get());
+          FabricDomain mapOnto = switch (holding) {
+            case MAPPED -> d;
+            case COPIED -> null;
+            case MAPPING_REFUSED -> refusing;
+          };
+          pinned[0] = new PinnedMapOutputs(pool[0], mapOnto, TransportMetrics.get());
           return ref -> pinned[0].publish(ref);
         });
          FabricTransport client = FabricTransport.open(provider, domain, EndpointConfig.defaults(), d -> b -> null);
@@ -97,6 +109,8 @@ class PinnedMapOutputsTest {
       int pinnedCount = outputs.pinnedOutputs();
       assertTrue(pinnedCount >= 2 && pinnedCount < OUTPUTS, "outputs pinned: " + pinnedCount);
       assertTrue(pool[0].peakPinnedBytes() <= BUDGET);
+      long copiedBytes = pool[0].usedBytes();
+      assertEquals(holding == Holding.MAPPED, copiedBytes == 0, holding + ": bytes copied into slabs: " + copiedBytes);
 
       for (int m = 0; m < OUTPUTS; m++) {
         List<BlockRef> refs = new ArrayList<>();

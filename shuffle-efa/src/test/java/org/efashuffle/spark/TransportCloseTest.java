@@ -51,8 +51,10 @@ class TransportCloseTest {
   @TempDir
   Path dir;
 
+  /** Each provider with map outputs held as mapped files and as copies. */
   static Stream<Arguments> providers() {
-    return Stream.of(Arguments.of("shm", null), Arguments.of("tcp;ofi_rxm", "lo"));
+    return Stream.of(true, false).flatMap(mapFiles -> Stream.of(Arguments.of("shm", null, mapFiles),
+        Arguments.of("tcp;ofi_rxm", "lo", mapFiles)));
   }
 
   @AfterEach
@@ -148,15 +150,15 @@ class TransportCloseTest {
 
   @ParameterizedTest
   @MethodSource("providers")
-  void closingWhileThreadsFetchPinAndStageNeverCrashesAndLeavesNothingOpen(String provider, String domain)
-      throws Exception {
+  void closingWhileThreadsFetchPinAndStageNeverCrashesAndLeavesNothingOpen(String provider, String domain,
+      boolean mapFiles) throws Exception {
     EfaShuffleBlockResolver resolver = MapOutputFiles.resolverIn(dir);
     long[][] offsets = writeOutputs(resolver);
     TransportOptions options = TransportOptions.of(EndpointConfig.defaults().withOperationTimeout(Duration.ofSeconds(5)))
         .withRequestTimeout(Duration.ofSeconds(2));
     MapOutputBlocks[] blocks = new MapOutputBlocks[1];
     FabricTransport closing = FabricTransport.open(provider, domain, options,
-        d -> blocks[0] = new MapOutputBlocks(resolver, d, 4 * SLAB, 64 * SLAB));
+        d -> blocks[0] = new MapOutputBlocks(resolver, d, new MapOutputMemory(4 * SLAB, 64 * SLAB, mapFiles)));
     List<Throwable> failures = java.util.Collections.synchronizedList(new ArrayList<>());
     AtomicBoolean stop = new AtomicBoolean();
     AtomicInteger taskFetches = new AtomicInteger();
@@ -182,8 +184,8 @@ class TransportCloseTest {
       // Tasks of this executor fetch through the transport being closed.
       threads.add(loop("task-fetches", stop, taskFetches, failures,
           () -> await(closing.fetch(peer, List.of(BlockRef.of(0, 1, 1), BlockRef.of(0, 2, 2))))));
-      // Tasks pin a big output (in shuffle 1) and remove it at once: it does not fit the first slab's
-      // room, so each pin registers a slab of its own and copies into it, and removing deregisters it.
+      // Tasks pin a big output (in shuffle 1) and remove it at once: each pin registers its file's pages
+      // or (copying) a slab of its own, since it does not fit the first slab's room; removing deregisters it.
       File big = resolver.getDataFile(1, 0);
       Files.write(big.toPath(), new byte[(int) (30 * SLAB)]);
       long[] nextMap = {0};

@@ -60,11 +60,21 @@ public final class EfaShuffleConfig {
 
   public static final ConfigEntry<Long> MAP_OUTPUT_BYTES = add(new ConfigEntry<>(
       PREFIX + "memory.mapOutputBytes", "1g", "a size in bytes with optional k, m or g suffix; 0 turns pinning off",
-      "Registered (pinned, off-heap) memory per executor that holds its map outputs, copied in as each "
-          + "map task commits, so that peers read them with no disk I/O on this executor. Registered in "
-          + "32 MiB slabs as needed and released as shuffles are removed. Outputs past it stay on disk "
-          + "only and are staged per read. Count it in spark.executor.memoryOverhead.",
+      "Registered (pinned) memory per executor that holds its map outputs from the moment each map task "
+          + "commits, so that peers read them with no disk I/O on this executor: the data files' own pages "
+          + "(see spark.shuffle.efa.memory.mapOutputFiles) or off-heap copies registered in 32 MiB slabs, "
+          + "released as shuffles are removed. Outputs past it stay on disk only and are staged per read. "
+          + "Count it in spark.executor.memoryOverhead (pinned page cache is charged to the container too).",
       V010, v -> atLeast(ByteSizes.parse(v), 0)));
+
+  public static final ConfigEntry<Boolean> MAP_OUTPUT_FILES = add(new ConfigEntry<>(
+      PREFIX + "memory.mapOutputFiles", "true", "true or false",
+      "true: a committed map output within spark.shuffle.efa.memory.mapOutputBytes is registered where it "
+          + "lies, its data file's page-cache pages mapped read-only, so nothing is copied and its bytes are "
+          + "held once (as page cache, not off-heap). false, or a provider that refuses to register read-only "
+          + "pages (efa before libfabric 2.0 on devices with RDMA write; logged once): each output is copied "
+          + "into registered off-heap slabs as its map task commits.",
+      "0.4.0", EfaShuffleConfig::strictBoolean));
 
   public static final ConfigEntry<Long> STAGING_BYTES = add(new ConfigEntry<>(
       PREFIX + "memory.stagingBytes", "128m", "a size in bytes with optional k, m or g suffix, at least 1m",
