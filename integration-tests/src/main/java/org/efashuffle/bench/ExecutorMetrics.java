@@ -80,6 +80,19 @@ public final class ExecutorMetrics {
     return byExecutor;
   }
 
+  /**
+   * The counts moved since {@code before}, summed over the executors of {@code after}: an executor
+   * that joined since counts from zero (an executor lost meanwhile takes its last counts with it).
+   */
+  public static TransportMetrics.Snapshot since(Map<String, TransportMetrics.Snapshot> after,
+      Map<String, TransportMetrics.Snapshot> before) {
+    TransportMetrics.Snapshot moved = TransportMetrics.Snapshot.zero();
+    for (Map.Entry<String, TransportMetrics.Snapshot> e : after.entrySet()) {
+      moved = moved.plus(e.getValue().since(before.getOrDefault(e.getKey(), TransportMetrics.Snapshot.zero())));
+    }
+    return moved;
+  }
+
   /** The sum of {@link #byExecutor}'s counters (zeros when none reported). */
   public static TransportMetrics.Snapshot total(Map<String, TransportMetrics.Snapshot> byExecutor) {
     return byExecutor.values().stream().reduce(TransportMetrics.Snapshot::plus)

@@ -116,7 +116,7 @@ public final class TpcdsBenchmark {
         runApplication(base, options, queries, tables, manager, round, results);
       }
     }
-    TpcdsReport report = new TpcdsReport(results.summaries(), String.format(Locale.ROOT,
+    TpcdsReport report = new TpcdsReport(results, String.format(Locale.ROOT,
         "TPC-DS scale factor %s, %d queries, efa-shuffle over %s; medians of %d rounds (an application per manager"
             + " and round, %d warm-up pass each)", options.scale(), queries.size(),
         base.get("spark.shuffle.efa.provider", "efa"), options.rounds(), options.warmup()));
@@ -154,7 +154,7 @@ public final class TpcdsBenchmark {
       TpcdsTables.register(spark, options.data(), options.scale(), tables);
       ShuffleReadListener listener = ShuffleReadListener.register(spark.sparkContext());
       boolean efa = manager == Manager.EFA;
-      TransportMetrics.Snapshot before = efa ? transport(sc, options.executors()) : null;
+      Map<String, TransportMetrics.Snapshot> before = efa ? transport(sc, options.executors()) : null;
       for (int pass = 0; pass <= options.warmup(); pass++) {
         boolean timed = pass == options.warmup();
         String passName = "round " + round + (timed ? "" : " warm-up");
@@ -166,12 +166,13 @@ public final class TpcdsBenchmark {
             List<Row> rows = spark.sql(q.getValue()).collectAsList();
             double seconds = (System.nanoTime() - start) / 1e9;
             ShuffleReadListener.Totals read = listener.takeTotals();
-            TransportMetrics.Snapshot after = efa ? transport(sc, options.executors()) : null;
-            TransportMetrics.Snapshot moved = efa ? after.since(before) : TransportMetrics.Snapshot.zero();
+            Map<String, TransportMetrics.Snapshot> after = efa ? transport(sc, options.executors()) : null;
+            TransportMetrics.Snapshot moved = efa ? ExecutorMetrics.since(after, before) : TransportMetrics.Snapshot.zero();
             before = after;
             listener.takeTotals(); // the probe's tasks read no shuffle; keep them out of the next query's totals
             run = new TpcdsResults.Run(manager, round, timed, seconds, ResultDigest.of(rows), read.bytesRead(),
-                read.remoteBytesRead(), read.fetchWaitMillis(), moved.fabricBytes(), moved.nettyBytes(), null);
+                read.remoteBytesRead(), read.fetchWaitMillis(), moved.fabricBytes(), moved.nettyBytes(), read.incidents(),
+                null);
           } catch (Exception e) { // Spark's AnalysisException is a checked exception, thrown undeclared
             run = TpcdsResults.Run.failed(manager, round, timed,
                 String.valueOf(e.getMessage()).lines().findFirst().orElse(e.toString()));
@@ -191,13 +192,14 @@ public final class TpcdsBenchmark {
       return head + " FAILED: " + run.error();
     }
     return head + String.format(Locale.ROOT, " %7.2f s  shuffle read %9s (remote %s, fabric %s, netty %s)"
-        + "  fetch wait %d ms  %s%s", run.seconds(), TpcdsReport.size(run.shuffleBytesRead()),
+        + "  fetch wait %d ms  %s%s%s", run.seconds(), TpcdsReport.size(run.shuffleBytesRead()),
         TpcdsReport.size(run.remoteBytesRead()), TpcdsReport.size(run.fabricBytes()), TpcdsReport.size(run.nettyBytes()),
-        run.fetchWaitMillis(), run.digest(), failure == null ? "" : "  ROWS DIFFER");
+        run.fetchWaitMillis(), run.digest(), run.incidents() == null ? "" : "  (" + run.incidents() + ")",
+        failure == null ? "" : "  ROWS DIFFER");
   }
 
-  private static TransportMetrics.Snapshot transport(JavaSparkContext sc, int executors) {
-    return ExecutorMetrics.total(ExecutorMetrics.byExecutor(sc, Math.max(1, executors)));
+  private static Map<String, TransportMetrics.Snapshot> transport(JavaSparkContext sc, int executors) {
+    return ExecutorMetrics.byExecutor(sc, Math.max(1, executors));
   }
 
   /** Waits (up to 2 minutes) until this many executors have registered, so that every run has them all. */

@@ -6,11 +6,18 @@ import java.util.Locale;
 /** The TPC-DS comparison as a text table, as CSV, and as an SVG chart of per-query ratios. */
 public final class TpcdsReport {
   private final List<TpcdsResults.Summary> summaries;
+  private final List<double[]> roundTotals;
   private final String title;
 
-  public TpcdsReport(List<TpcdsResults.Summary> summaries, String title) {
+  private TpcdsReport(List<TpcdsResults.Summary> summaries, List<double[]> roundTotals, String title) {
     this.summaries = summaries;
+    this.roundTotals = roundTotals;
     this.title = title;
+  }
+
+  /** The medians per query and the totals per round ({@link TpcdsResults#roundTotals()}) of {@code results}. */
+  public TpcdsReport(TpcdsResults results, String title) {
+    this(results.summaries(), results.roundTotals(), title);
   }
 
   /** Sum of the efa-shuffle and sort shuffle medians over the queries that ran clean with both. */
@@ -34,7 +41,7 @@ public final class TpcdsReport {
     if (!s.ok()) {
       return s.failures().stream().anyMatch(f -> f.contains(" differ from ")) ? "ROWS DIFFER" : "FAILED";
     }
-    return "same rows";
+    return s.incidents().isEmpty() ? "same rows" : "same rows *";
   }
 
   public String table() {
@@ -50,6 +57,17 @@ public final class TpcdsReport {
     double[] t = totals();
     b.append(String.format(Locale.ROOT, "%-6s %9.2f %9.2f %8.2fx   (sums of the medians of the %d queries with the same rows)%n",
         "total", t[0], t[1], t[0] / t[1], summaries.stream().filter(TpcdsReport::clean).count()));
+    List<String> incidents = summaries.stream().filter(s -> !s.incidents().isEmpty())
+        .map(s -> s.query() + " (" + String.join("; ", s.incidents()) + ")").toList();
+    if (!incidents.isEmpty()) {
+      b.append("* a timed run lost executors or retried tasks (its time includes that): ")
+          .append(String.join(", ", incidents)).append('\n');
+    }
+    for (int i = 0; i < roundTotals.size(); i++) {
+      double[] r = roundTotals.get(i);
+      b.append(String.format(Locale.ROOT, "round %d: efa-shuffle %.2f s, sort shuffle %.2f s, %.2fx (%s first)%n", i + 1,
+          r[0], r[1], r[0] / r[1], i % 2 == 0 ? "efa-shuffle" : "sort shuffle"));
+    }
     return b.toString();
   }
 

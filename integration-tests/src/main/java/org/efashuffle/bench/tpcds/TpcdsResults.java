@@ -31,19 +31,23 @@ public final class TpcdsResults {
    * @param digest null when the query failed (then {@code error} says why)
    * @param fabricBytes remote shuffle bytes read over the fabric (efa-shuffle's executors; 0 for sort shuffle)
    * @param nettyBytes remote shuffle bytes efa-shuffle fetched over Netty (0 for sort shuffle, all of whose remote reads are Netty's)
+   * @param incidents task attempts that failed and executors lost while it ran, in words; null when none
    */
   public record Run(Manager manager, int round, boolean timed, double seconds, ResultDigest digest,
       long shuffleBytesRead, long remoteBytesRead, long fetchWaitMillis, long fabricBytes, long nettyBytes,
-      String error) {
+      String incidents, String error) {
     public static Run failed(Manager manager, int round, boolean timed, String error) {
-      return new Run(manager, round, timed, Double.NaN, null, 0, 0, 0, 0, 0, error);
+      return new Run(manager, round, timed, Double.NaN, null, 0, 0, 0, 0, 0, null, error);
     }
   }
 
-  /** What the report shows of one query: medians of its timed runs per manager, and whether it failed. */
+  /**
+   * What the report shows of one query: medians of its timed runs per manager, whether it failed,
+   * and the incidents of its timed runs ("efa-shuffle round 1: 1 executor lost, ...").
+   */
   public record Summary(String query, double efaSeconds, double sortSeconds, double shuffleBytesRead,
       double efaFetchWaitMillis, double sortFetchWaitMillis, double fabricBytes, double nettyBytes,
-      List<String> failures) {
+      List<String> failures, List<String> incidents) {
     /** efa-shuffle's median time over sort shuffle's (below 1: efa-shuffle faster). */
     public double ratio() {
       return efaSeconds / sortSeconds;
@@ -98,9 +102,32 @@ public final class TpcdsResults {
       List<Run> sort = timed(e.getValue(), Manager.SORT);
       out.add(new Summary(e.getKey(), median(efa, Run::seconds), median(sort, Run::seconds),
           median(efa, r -> r.shuffleBytesRead), median(efa, r -> r.fetchWaitMillis), median(sort, r -> r.fetchWaitMillis),
-          median(efa, r -> r.fabricBytes), median(efa, r -> r.nettyBytes), List.copyOf(failures.get(e.getKey()))));
+          median(efa, r -> r.fabricBytes), median(efa, r -> r.nettyBytes), List.copyOf(failures.get(e.getKey())),
+          e.getValue().stream().filter(r -> r.timed && r.incidents != null)
+              .map(r -> r.manager.label + " round " + r.round + ": " + r.incidents).toList()));
     }
     return out;
+  }
+
+  /**
+   * Per round, in order, each manager's timed seconds summed over the queries with no failure:
+   * {efa, sort}. Rounds that differ much show drift or an order effect that the medians hide
+   * (with no warm-up pass, the first application also warms the driver's JVM, which every later
+   * application shares).
+   */
+  public List<double[]> roundTotals() {
+    Map<Integer, double[]> totals = new java.util.TreeMap<>();
+    for (Map.Entry<String, List<Run>> e : runs.entrySet()) {
+      if (!failures.get(e.getKey()).isEmpty()) {
+        continue;
+      }
+      for (Run r : e.getValue()) {
+        if (r.timed) {
+          totals.computeIfAbsent(r.round, k -> new double[2])[r.manager == Manager.EFA ? 0 : 1] += r.seconds;
+        }
+      }
+    }
+    return List.copyOf(totals.values());
   }
 
   private static List<Run> timed(List<Run> runs, Manager manager) {
