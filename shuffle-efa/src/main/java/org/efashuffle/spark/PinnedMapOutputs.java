@@ -5,7 +5,9 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import org.efashuffle.common.protocol.BlockRef;
 import org.efashuffle.fabric.FabricDomain;
@@ -115,17 +117,24 @@ final class PinnedMapOutputs implements AutoCloseable {
     if (output == null) {
       return false;
     }
+    Output replaced = null;
+    boolean refused;
     synchronized (this) {
-      if (closed) {
-        freeOutput(output);
-        return false;
+      refused = closed;
+      if (!refused) {
+        Output previous = outputs.put(new Key(shuffleId, mapId), output);
+        replaced = previous != null && retire(previous) ? previous : null;
       }
-      Output previous = outputs.put(new Key(shuffleId, mapId), output);
-      if (previous != null) {
-        retire(previous);
-      }
-      updateGauges();
     }
+    // Deregistration (ibv_dereg_mr on EFA) outside the lock that the progress thread publishes under.
+    if (refused) {
+      freeOutput(output);
+      return false;
+    }
+    if (replaced != null) {
+      freeOutput(replaced);
+    }
+    updateGauges();
     return true;
   }
 
@@ -177,10 +186,8 @@ final class PinnedMapOutputs implements AutoCloseable {
         done += target.capacity();
       }
     } catch (IOException | RuntimeException e) {
-      synchronized (this) {
-        pool.free(piece);
-        updateGauges();
-      }
+      pool.free(piece);
+      updateGauges();
       throw e;
     }
     return new Output(piece, null, offsets);
@@ -198,26 +205,35 @@ final class PinnedMapOutputs implements AutoCloseable {
     return BlockSource.PublishedBlock.of(output.remoteAddress(start), length, output.key(), () -> endLease(output));
   }
 
-  private synchronized void endLease(Output output) {
-    output.leases--;
-    if (output.removed && output.leases == 0) {
-      freeOutput(output);
+  private void endLease(Output output) {
+    synchronized (this) {
+      output.leases--;
+      if (!output.removed || output.leases > 0) {
+        return;
+      }
     }
+    freeOutput(output);
   }
 
   /** Forgets a map output (its shuffle was unregistered or its files removed). */
-  synchronized void remove(int shuffleId, long mapId) {
-    Output output = outputs.remove(new Key(shuffleId, mapId));
-    if (output != null) {
-      retire(output);
+  void remove(int shuffleId, long mapId) {
+    Output output;
+    synchronized (this) {
+      output = outputs.remove(new Key(shuffleId, mapId));
+      if (output == null || !retire(output)) {
+        return;
+      }
     }
+    freeOutput(output);
   }
 
-  private void retire(Output output) {
+  /**
+   * Marks a forgotten output removed, under this object's lock; returns whether no lease holds it,
+   * and so whether the caller frees it now (outside the lock). Else its last lease frees it.
+   */
+  private boolean retire(Output output) {
     output.removed = true;
-    if (output.leases == 0) {
-      freeOutput(output);
-    }
+    return output.leases == 0;
   }
 
   private void freeOutput(Output output) {
@@ -246,14 +262,21 @@ final class PinnedMapOutputs implements AutoCloseable {
   @Override
   public void close() {
     pins.close();
+    List<Output> free = new ArrayList<>();
     synchronized (this) {
-      if (!closed) {
-        closed = true;
-        outputs.values().forEach(this::retire);
-        outputs.clear();
-        pool.close();
-        updateGauges();
+      if (closed) {
+        return;
       }
+      closed = true;
+      for (Output output : outputs.values()) {
+        if (retire(output)) {
+          free.add(output);
+        }
+      }
+      outputs.clear();
     }
+    free.forEach(this::freeOutput);
+    pool.close();
+    updateGauges();
   }
 }
