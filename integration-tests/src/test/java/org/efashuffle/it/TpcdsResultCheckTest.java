@@ -126,10 +126,10 @@ class TpcdsResultCheckTest {
     results.add("q7", run(Manager.SORT, 1, rows(), 0.25));
     results.add("q9", run(Manager.EFA, 1, rows(), 100.0));
     results.add("q9", TpcdsResults.Run.failed(Manager.SORT, 1, true, "boom")); // left out, as from the totals
-    List<double[]> rounds = results.roundTotals();
+    List<TpcdsResults.RoundTotal> rounds = results.roundTotals();
     assertEquals(2, rounds.size());
-    assertEquals(List.of(1.5, 2.25), List.of(rounds.get(0)[0], rounds.get(0)[1])); // the warm-up pass is not timed
-    assertEquals(List.of(4.0, 3.0), List.of(rounds.get(1)[0], rounds.get(1)[1]));
+    assertEquals(List.of(1.5, 2.25), List.of(rounds.get(0).efaSeconds(), rounds.get(0).sortSeconds())); // the warm-up pass is not timed
+    assertEquals(List.of(4.0, 3.0), List.of(rounds.get(1).efaSeconds(), rounds.get(1).sortSeconds()));
     String table = new TpcdsReport(results, "test").table();
     assertTrue(table.contains("round 1: efa-shuffle 1.50 s, sort shuffle 2.25 s, 0.67x (efa-shuffle first)"), table);
     assertTrue(table.contains("round 2: efa-shuffle 4.00 s, sort shuffle 3.00 s, 1.33x (sort shuffle first)"), table);

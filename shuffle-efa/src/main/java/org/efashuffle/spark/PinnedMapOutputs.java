@@ -36,7 +36,6 @@ import org.slf4j.LoggerFactory;
 final class PinnedMapOutputs implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(PinnedMapOutputs.class);
   private static final int COPY_CHUNK = 1 << 30;
-  private static final long PAGE = 4096;
 
   private record Key(int shuffleId, long mapId) {}
 
@@ -145,21 +144,20 @@ final class PinnedMapOutputs implements AutoCloseable {
    */
   private Output map(File data, long total, long[] offsets) throws IOException {
     FabricDomain domain = mapOnto;
-    long reserved = (total + PAGE - 1) & -PAGE;
-    if (domain == null || !pool.reserve(reserved)) {
+    if (domain == null || !pool.reserve(total)) {
       return null;
     }
     NativeMemory memory;
     try {
       memory = NativeMemory.mapFile(data.toPath(), total);
     } catch (RuntimeException e) {
-      pool.unreserve(reserved);
+      pool.unreserve(total);
       throw new IOException("cannot map data file " + data + ": " + e.getMessage(), e);
     }
     try {
       return new Output(null, RegisteredMemory.readOnly(domain, memory), offsets);
     } catch (RuntimeException e) {
-      pool.unreserve(reserved);
+      pool.unreserve(total);
       if (mapOnto != null) {
         mapOnto = null;
         LOG.warn("efa-shuffle: {} refused to register a mapped map output file ({}): {}; map outputs are "
@@ -241,7 +239,7 @@ final class PinnedMapOutputs implements AutoCloseable {
       pool.free(output.piece);
     } else {
       output.mapped.close();
-      pool.unreserve((output.offsets[output.offsets.length - 1] + PAGE - 1) & -PAGE);
+      pool.unreserve(output.offsets[output.offsets.length - 1]);
     }
     updateGauges();
   }

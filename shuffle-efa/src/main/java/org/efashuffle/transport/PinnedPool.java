@@ -83,7 +83,7 @@ public final class PinnedPool implements AutoCloseable {
    * and published under it again.
    */
   public Piece allocate(long size) {
-    long newSlab = Math.max(slabSize, (size + PAGE - 1) & -PAGE);
+    long newSlab = Math.max(slabSize, wholePages(size));
     synchronized (this) {
       Piece piece = allocateRegistered(size);
       if (piece != null || closed || pinned.get() + newSlab > budget) {
@@ -111,20 +111,25 @@ public final class PinnedPool implements AutoCloseable {
   }
 
   /**
-   * Counts {@code bytes} registered outside the pool's slabs (a mapped file) against its budget;
-   * false when the budget does not allow it now or the pool is closed. Whoever reserves
-   * {@link #unreserve}s the same bytes exactly once.
+   * Counts {@code bytes} registered outside the pool's slabs (a mapped file), rounded up to whole
+   * pages as registration pins them, against its budget; false when the budget does not allow it
+   * now or the pool is closed. Whoever reserves {@link #unreserve}s the same bytes exactly once.
    */
   public synchronized boolean reserve(long bytes) {
-    if (closed || pinned.get() + bytes > budget) {
+    long pages = wholePages(bytes);
+    if (closed || pinned.get() + pages > budget) {
       return false;
     }
-    peakPinned.accumulateAndGet(pinned.addAndGet(bytes), Math::max);
+    peakPinned.accumulateAndGet(pinned.addAndGet(pages), Math::max);
     return true;
   }
 
   public void unreserve(long bytes) {
-    pinned.addAndGet(-bytes);
+    pinned.addAndGet(-wholePages(bytes));
+  }
+
+  private static long wholePages(long bytes) {
+    return (bytes + PAGE - 1) & -PAGE;
   }
 
   public void free(Piece piece) {

@@ -6,10 +6,10 @@ import java.util.Locale;
 /** The TPC-DS comparison as a text table, as CSV, and as an SVG chart of per-query ratios. */
 public final class TpcdsReport {
   private final List<TpcdsResults.Summary> summaries;
-  private final List<double[]> roundTotals;
+  private final List<TpcdsResults.RoundTotal> roundTotals;
   private final String title;
 
-  private TpcdsReport(List<TpcdsResults.Summary> summaries, List<double[]> roundTotals, String title) {
+  private TpcdsReport(List<TpcdsResults.Summary> summaries, List<TpcdsResults.RoundTotal> roundTotals, String title) {
     this.summaries = summaries;
     this.roundTotals = roundTotals;
     this.title = title;
@@ -63,10 +63,9 @@ public final class TpcdsReport {
       b.append("* a timed run lost executors or retried tasks (its time includes that): ")
           .append(String.join(", ", incidents)).append('\n');
     }
-    for (int i = 0; i < roundTotals.size(); i++) {
-      double[] r = roundTotals.get(i);
-      b.append(String.format(Locale.ROOT, "round %d: efa-shuffle %.2f s, sort shuffle %.2f s, %.2fx (%s first)%n", i + 1,
-          r[0], r[1], r[0] / r[1], i % 2 == 0 ? "efa-shuffle" : "sort shuffle"));
+    for (TpcdsResults.RoundTotal r : roundTotals) {
+      b.append(String.format(Locale.ROOT, "round %d: efa-shuffle %.2f s, sort shuffle %.2f s, %.2fx (%s first)%n",
+          r.round(), r.efaSeconds(), r.sortSeconds(), r.efaSeconds() / r.sortSeconds(), r.first().label));
     }
     return b.toString();
   }

@@ -109,25 +109,28 @@ public final class TpcdsResults {
     return out;
   }
 
+  /** One round's timed seconds per manager, and which manager's application ran first in it. */
+  public record RoundTotal(int round, double efaSeconds, double sortSeconds, Manager first) {}
+
   /**
-   * Per round, in order, each manager's timed seconds summed over the queries with no failure:
-   * {efa, sort}. Rounds that differ much show drift or an order effect that the medians hide
-   * (with no warm-up pass, the first application also warms the driver's JVM, which every later
-   * application shares).
+   * Per round, in order, each manager's timed seconds summed over the queries with no failure,
+   * and which manager ran first (the first run of the round that was recorded). Rounds that differ
+   * much show drift or an order effect that the medians hide (with no warm-up pass, the first
+   * application also warms the driver's JVM, which every later application shares).
    */
-  public List<double[]> roundTotals() {
-    Map<Integer, double[]> totals = new java.util.TreeMap<>();
+  public List<RoundTotal> roundTotals() {
+    Map<Integer, double[]> seconds = new java.util.TreeMap<>();
+    Map<Integer, Manager> first = new java.util.HashMap<>();
     for (Map.Entry<String, List<Run>> e : runs.entrySet()) {
-      if (!failures.get(e.getKey()).isEmpty()) {
-        continue;
-      }
       for (Run r : e.getValue()) {
-        if (r.timed) {
-          totals.computeIfAbsent(r.round, k -> new double[2])[r.manager == Manager.EFA ? 0 : 1] += r.seconds;
+        first.putIfAbsent(r.round, r.manager); // a query's runs are in the order the applications ran
+        if (r.timed && failures.get(e.getKey()).isEmpty()) {
+          seconds.computeIfAbsent(r.round, k -> new double[2])[r.manager == Manager.EFA ? 0 : 1] += r.seconds;
         }
       }
     }
-    return List.copyOf(totals.values());
+    return seconds.entrySet().stream()
+        .map(t -> new RoundTotal(t.getKey(), t.getValue()[0], t.getValue()[1], first.get(t.getKey()))).toList();
   }
 
   private static List<Run> timed(List<Run> runs, Manager manager) {
