@@ -4,9 +4,11 @@ import java.lang.management.ManagementFactory;
 import java.lang.management.ThreadInfo;
 import java.lang.management.ThreadMXBean;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
 import org.apache.spark.SparkEnv;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.api.java.function.Function0;
@@ -40,16 +42,16 @@ public final class ExecutorMetrics {
   }
 
   /**
-   * Each executor's transport counters, by executor id: runs 16 one-line tasks, up to 10 times,
-   * until {@code executors} distinct executors have reported (fewer if the scheduler never reached them).
+   * Each executor's transport counters, by executor id, once {@code executors} distinct executors
+   * have reported (see {@link #probe}).
    */
   public static Map<String, TransportMetrics.Snapshot> byExecutor(JavaSparkContext sc, int executors) {
-    return collect(sc, executors, () -> TransportMetrics.get().snapshot());
+    return probe(sc, executors, () -> TransportMetrics.get().snapshot());
   }
 
   /** Each executor's CPU time so far, by executor id (as {@link #byExecutor}). */
   public static Map<String, CpuTime> cpuTime(JavaSparkContext sc, int executors) {
-    return collect(sc, executors, ExecutorMetrics::thisJvmCpuTime);
+    return probe(sc, executors, ExecutorMetrics::thisJvmCpuTime);
   }
 
   private static CpuTime thisJvmCpuTime() {
@@ -65,19 +67,42 @@ public final class ExecutorMetrics {
     return new CpuTime(process, progress);
   }
 
-  private static <T> Map<String, T> collect(JavaSparkContext sc, int executors, Function0<T> probe) {
+  /**
+   * What {@code probe} returns on each executor, by executor id: runs rounds of 16 one-line tasks
+   * until {@code executors} distinct executors have answered. A probe needs a free core, and a
+   * task of a finished job may still hold one (a reduce task killed with its stage attempt ends
+   * only when its fetch does), so each round waits until no executor runs a task. Gives up after
+   * {@link #PROBE_TIMEOUT_NANOS} with the executors that did answer.
+   */
+  public static <T> Map<String, T> probe(JavaSparkContext sc, int executors, Function0<T> probe) {
     Map<String, T> byExecutor = new HashMap<>();
     List<Integer> tasks = new ArrayList<>();
     for (int i = 0; i < 16; i++) {
       tasks.add(i);
     }
-    for (int attempt = 0; attempt < 10 && byExecutor.size() < executors; attempt++) {
+    long deadline = System.nanoTime() + PROBE_TIMEOUT_NANOS;
+    while (byExecutor.size() < executors && System.nanoTime() < deadline) {
+      awaitNoRunningTasks(sc, deadline);
       for (Tuple2<String, T> t : sc.parallelize(tasks, tasks.size())
           .map(i -> new Tuple2<>(SparkEnv.get().executorId(), probe.call())).collect()) {
         byExecutor.put(t._1, t._2);
       }
     }
     return byExecutor;
+  }
+
+  static final long PROBE_TIMEOUT_NANOS = TimeUnit.MINUTES.toNanos(2);
+
+  private static void awaitNoRunningTasks(JavaSparkContext sc, long deadline) {
+    while (System.nanoTime() < deadline
+        && Arrays.stream(sc.sc().statusTracker().getExecutorInfos()).anyMatch(e -> e.numRunningTasks() > 0)) {
+      try {
+        Thread.sleep(50); // polling Spark's executor list
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new IllegalStateException("interrupted while waiting for executors to finish their tasks", e);
+      }
+    }
   }
 
   /**

@@ -3,12 +3,10 @@ package org.efashuffle.it;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.spark.SparkConf;
-import org.apache.spark.SparkEnv;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.scheduler.SparkListener;
 import org.apache.spark.scheduler.SparkListenerStageCompleted;
@@ -16,7 +14,6 @@ import org.efashuffle.bench.ExecutorMetrics;
 import org.efashuffle.spark.TransportMetrics;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import scala.Tuple2;
 
 /**
  * A bit flipped in blocks read over the fabric (the test-only fault
@@ -69,19 +66,9 @@ class CorruptFabricBlockTest {
     }
   }
 
-  /** The damaged-block counts of both executors, summed (runs small tasks until both reported). */
+  /** The damaged-block counts of both executors, summed. */
   private static long corruptedBlocks(JavaSparkContext sc) {
-    Map<String, Long> byExecutor = new java.util.HashMap<>();
-    List<Integer> tasks = new ArrayList<>();
-    for (int i = 0; i < 16; i++) {
-      tasks.add(i);
-    }
-    for (int attempt = 0; attempt < 10 && byExecutor.size() < 2; attempt++) {
-      for (Tuple2<String, Long> t : sc.parallelize(tasks, tasks.size())
-          .map(i -> new Tuple2<>(SparkEnv.get().executorId(), TransportMetrics.get().testCorruptedBlocks())).collect()) {
-        byExecutor.put(t._1, t._2);
-      }
-    }
+    Map<String, Long> byExecutor = ExecutorMetrics.probe(sc, 2, () -> TransportMetrics.get().testCorruptedBlocks());
     assertEquals(2, byExecutor.size(), "executors that reported: " + byExecutor.keySet());
     return byExecutor.values().stream().mapToLong(Long::longValue).sum();
   }

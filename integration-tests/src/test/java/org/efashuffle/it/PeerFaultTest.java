@@ -185,7 +185,9 @@ class PeerFaultTest {
   /** The executors' counters, summed (a killed executor's are gone with it). */
   private static TransportMetrics.Snapshot metrics(JavaSparkContext sc) throws InterruptedException {
     awaitExecutors(sc);
-    return ExecutorMetrics.total(ExecutorMetrics.byExecutor(sc, EXECUTORS));
+    Map<String, TransportMetrics.Snapshot> byExecutor = ExecutorMetrics.byExecutor(sc, EXECUTORS);
+    assertEquals(EXECUTORS, byExecutor.size(), "executors that reported their counters: " + byExecutor);
+    return ExecutorMetrics.total(byExecutor);
   }
 
   /** Waits until the cluster has all its executors (a killed one is replaced). */
