@@ -110,7 +110,8 @@ final class MapOutputBlocks implements BlockSource, AutoCloseable {
         throw e;
       }
       long size = Math.max(1, length);
-      return PublishedBlock.of(arena.remoteAddress(offset), length, arena.key(), () -> arena.free(offset, size));
+      return PublishedBlock.of(arena.remoteAddress(offset), length, arena.key(),
+          () -> arena.view(offset, (int) length), () -> arena.free(offset, size));
     } catch (IOException e) {
       throw new UncheckedIOException("cannot stage " + block, e);
     }

@@ -60,6 +60,11 @@ final class PinnedMapOutputs implements AutoCloseable {
     long key() {
       return piece != null ? piece.key() : mapped.region().key();
     }
+
+    ByteBuffer view(long within, long length) {
+      return piece != null ? piece.slab().view(piece.offset() + within, Math.toIntExact(length))
+          : mapped.memory().byteBuffer(within, Math.toIntExact(length));
+    }
   }
 
   private final PinnedPool pool;
@@ -200,7 +205,8 @@ final class PinnedMapOutputs implements AutoCloseable {
     long start = output.offsets[ref.startReduceId()];
     long length = output.offsets[ref.endReduceId()] - start;
     output.leases++;
-    return BlockSource.PublishedBlock.of(output.remoteAddress(start), length, output.key(), () -> endLease(output));
+    return BlockSource.PublishedBlock.of(output.remoteAddress(start), length, output.key(),
+        () -> output.view(start, length), () -> endLease(output));
   }
 
   private void endLease(Output output) {

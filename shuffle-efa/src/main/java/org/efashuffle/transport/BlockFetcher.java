@@ -22,7 +22,8 @@ import org.efashuffle.fabric.FabricOperation;
 /**
  * The reducer's side of the rendezvous read: request, await the answer, fi_read every block
  * straight into one registered batch (from the receive pool), tell the server it is done, hand
- * the blocks over. The answer arrives on the progress thread, which takes the batch only from
+ * the blocks over. Blocks the answer carries inline are copied into the batch instead; an answer
+ * with nothing to read holds no lease, so no done message follows it. The answer arrives on the progress thread, which takes the batch only from
  * slabs already registered; a batch that needs a registration is taken on the registrar.
  */
 final class BlockFetcher {
@@ -61,7 +62,9 @@ final class BlockFetcher {
     CompletableFuture<Message.FetchAnswer> answer = new CompletableFuture<>();
     awaiting.put(requestId, answer);
     answer.orTimeout(answerTimeoutMillis, TimeUnit.MILLISECONDS).whenComplete((a, e) -> awaiting.remove(requestId));
-    channel.send(server, new Message.FetchRequest(requestId, channel.address(), blocks))
+    // Blocks bound for sinks are all read; into memory, small ones may come in the answer.
+    int inlineBytes = sinks == null ? ControlChannel.PAYLOAD_SIZE : 0;
+    channel.send(server, new Message.FetchRequest(requestId, channel.address(), blocks, inlineBytes))
         .whenComplete((v, error) -> {
           if (error != null) {
             answer.completeExceptionally(error);
@@ -73,7 +76,7 @@ final class BlockFetcher {
             ? new TimeoutException("no answer from fabric peer within " + answerTimeoutMillis + " ms") : error;
         return CompletableFuture.<List<FetchedBlock>>failedFuture(cause);
       }
-      return read(server, blocks, a, sinks);
+      return read(server, blocks, a, sinks, inlineBytes);
     }).thenCompose(f -> f);
   }
 
@@ -88,19 +91,27 @@ final class BlockFetcher {
 
   /** Called on the progress thread, with the peer's answer. */
   private CompletableFuture<List<FetchedBlock>> read(long server, List<BlockRef> blocks, Message.FetchAnswer answer,
-      BlockSinks sinks) {
-    if (answer.locations().size() != blocks.size()) {
-      done(server, answer.requestId());
-      return CompletableFuture.failedFuture(new IllegalStateException(
-          "fabric peer answered " + answer.locations().size() + " locations for " + blocks.size() + " blocks"));
+      BlockSinks sinks, int inlineBytes) {
+    String wrong = answer.locations().size() != blocks.size()
+        ? "fabric peer answered " + answer.locations().size() + " locations for " + blocks.size() + " blocks"
+        : answer.inline().length > inlineBytes
+            ? "fabric peer put " + answer.inline().length + " bytes in its answer, more than the " + inlineBytes + " asked for"
+            : null;
+    if (wrong != null) {
+      if (answer.leased()) {
+        done(server, answer.requestId());
+      }
+      return CompletableFuture.failedFuture(new IllegalStateException(wrong));
     }
     // Blocks bound for sinks, or too large for memory, are kept out of the in-memory batch (BlockDownloader).
     BlockDownloader.Split split = BlockDownloader.split(blocks, answer.locations(), sinks);
-    Reads inMemory = readIntoMemory(server, blocks, split.inMemory());
+    Reads inMemory = readIntoMemory(server, blocks, split.inMemory(), answer.inline());
     CompletableFuture<Void> downloaded = downloader.download(server, blocks, answer.locations(), split, sinks);
     // The server may reuse the blocks' memory once no read of ours can still touch it.
-    CompletableFuture.allOf(inMemory.settled(), downloaded.exceptionally(e -> null))
-        .whenComplete((v, e) -> done(server, answer.requestId()));
+    if (answer.leased()) {
+      CompletableFuture.allOf(inMemory.settled(), downloaded.exceptionally(e -> null))
+          .whenComplete((v, e) -> done(server, answer.requestId()));
+    }
     return CompletableFuture.allOf(inMemory.result(), downloaded).handle((v, error) -> {
       if (error != null) {
         inMemory.result().thenAccept(fetched -> fetched.forEach(FetchedBlock::release));
@@ -110,35 +121,38 @@ final class BlockFetcher {
     });
   }
 
-  /** Reads the blocks of {@code locations} that are served and not empty into one batch. */
-  private Reads readIntoMemory(long server, List<BlockRef> blocks, List<BlockLocation> locations) {
+  /**
+   * Puts the blocks of {@code locations} that are served and not empty into one batch: those in
+   * the answer copied from {@code inline}, the others read.
+   */
+  private Reads readIntoMemory(long server, List<BlockRef> blocks, List<BlockLocation> locations, byte[] inline) {
     long total = 0;
-    int readable = 0;
+    int inBatch = 0;
     for (BlockLocation l : locations) {
-      if (readable(l)) {
+      if (inBatch(l)) {
         total += l.length();
-        readable++;
+        inBatch++;
       }
     }
-    if (readable == 0) {
+    if (inBatch == 0) {
       List<FetchedBlock> fetched = new ArrayList<>(blocks.size());
       for (int i = 0; i < blocks.size(); i++) {
-        fetched.add(new FetchedBlock(blocks.get(i), locations.get(i).status(), null, 0, locations.get(i).length()));
+        fetched.add(new FetchedBlock(blocks.get(i), served(locations.get(i)), null, 0, locations.get(i).length()));
       }
       return new Reads(CompletableFuture.completedFuture(fetched), CompletableFuture.completedFuture(null));
     }
-    // One reference per block read, and one for the fetch (see ReceivedBatch).
-    int references = readable + 1;
+    // One reference per block in the batch, and one for the fetch (see ReceivedBatch).
+    int references = inBatch + 1;
     PinnedPool.Piece piece = receivePool.allocateRegistered(total);
     if (piece != null) {
-      return readInto(ReceivedBatch.pooled(receivePool, piece, references), server, blocks, locations);
+      return readInto(ReceivedBatch.pooled(receivePool, piece, references), server, blocks, locations, inline);
     }
     // The pool must grow, or this fetch needs memory of its own: a registration, off the progress thread.
     long size = total;
     CompletableFuture<Reads> reads;
     try {
       reads = CompletableFuture.supplyAsync(() -> ReceivedBatch.take(receivePool, domain, size, references), registrar)
-          .thenApply(batch -> readInto(batch, server, blocks, locations));
+          .thenApply(batch -> readInto(batch, server, blocks, locations, inline));
     } catch (RejectedExecutionException e) {
       reads = CompletableFuture.failedFuture(new IllegalStateException("fabric transport closed", e));
     }
@@ -151,22 +165,39 @@ final class BlockFetcher {
     return l.status() == BlockLocation.Status.OK && l.length() > 0;
   }
 
+  private static boolean inBatch(BlockLocation l) {
+    return l.length() > 0 && (l.status() == BlockLocation.Status.OK || l.status() == BlockLocation.Status.INLINE);
+  }
+
+  /** The status the block's receiver sees: an inline block was served like a read one. */
+  private static BlockLocation.Status served(BlockLocation l) {
+    return l.status() == BlockLocation.Status.INLINE ? BlockLocation.Status.OK : l.status();
+  }
+
   /**
-   * Reads every readable block into {@code batch}. The blocks' references go to the caller with
-   * the result (or are released here when the fetch fails); the fetch's own reference is released
-   * once every read has settled: only then is no fi_read still writing into the batch or reading
-   * the server's memory.
+   * Copies every inline block into {@code batch} and reads every readable one. The blocks'
+   * references go to the caller with the result (or are released here when the fetch fails); the
+   * fetch's own reference is released once every read has settled: only then is no fi_read still
+   * writing into the batch or reading the server's memory.
    */
-  private Reads readInto(ReceivedBatch batch, long server, List<BlockRef> blocks, List<BlockLocation> locations) {
+  private Reads readInto(ReceivedBatch batch, long server, List<BlockRef> blocks, List<BlockLocation> locations,
+      byte[] inline) {
     List<FetchedBlock> fetched = new ArrayList<>(blocks.size());
     List<CompletableFuture<Long>> reads = new ArrayList<>();
     List<CompletableFuture<Void>> settled = new ArrayList<>();
     long offset = 0;
+    int inlineOffset = 0;
     for (int i = 0; i < blocks.size(); i++) {
       BlockLocation l = locations.get(i);
-      boolean read = readable(l);
-      fetched.add(new FetchedBlock(blocks.get(i), l.status(), read ? batch : null, offset, l.length()));
-      if (!read) {
+      boolean kept = inBatch(l);
+      fetched.add(new FetchedBlock(blocks.get(i), served(l), kept ? batch : null, offset, l.length()));
+      if (!kept) {
+        continue;
+      }
+      if (l.status() == BlockLocation.Status.INLINE) {
+        batch.put(offset, inline, inlineOffset, (int) l.length());
+        inlineOffset += (int) l.length();
+        offset += l.length();
         continue;
       }
       if (reads.size() == settled.size()) { // no read failed to post so far

@@ -1,6 +1,8 @@
 package org.efashuffle.transport;
 
+import java.nio.ByteBuffer;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
@@ -9,11 +11,14 @@ import java.util.logging.Logger;
 import org.efashuffle.common.protocol.BlockLocation;
 import org.efashuffle.common.protocol.BlockRef;
 import org.efashuffle.common.protocol.Message;
+import org.efashuffle.common.protocol.MessageCodec;
 
 /**
  * The mapper's side of the rendezvous read: answers each request with the blocks' locations and
  * holds them in a lease under the request's id (see {@link Leases}) until the reader's done
- * message. A request is refused, with a logged reason and before anything is published, when its
+ * message; blocks small enough for the answer, within the reader's inline budget, go in it
+ * instead (copied, released at once: one round trip and no lease where a read would cost a
+ * second round trip). A request is refused, with a logged reason and before anything is published, when its
  * reply address is not one of this fabric's, it names more blocks than an answer holds, or its id
  * names a lease still held. A request whose blocks are all in registered memory is answered on
  * the progress thread; one that needs disk I/O is answered from the I/O threads, so that a slow
@@ -90,17 +95,23 @@ final class BlockServer {
 
   /**
    * Answers with the locations of {@code blocks}, publishing those still null with
-   * {@link BlockSource#publish} (which may read disk); every published block joins the lease.
+   * {@link BlockSource#publish} (which may read disk). A block whose bytes fit what is left of the
+   * reader's inline budget and of the message goes in the answer and is closed at once; every
+   * other published block joins the lease.
    */
   private void answer(Message.FetchRequest request, long peer, Leases.Lease lease, BlockSource.PublishedBlock[] blocks) {
+    int room = Math.min(request.inlineBytes(),
+        ControlChannel.PAYLOAD_SIZE - MessageCodec.answerSize(channel.address().length, blocks.length, 0));
+    ByteBuffer inline = ByteBuffer.allocate(Math.max(0, room));
     List<BlockLocation> locations = new ArrayList<>(blocks.length);
     for (int i = 0; i < blocks.length; i++) {
-      locations.add(blocks[i] != null ? held(blocks[i], lease) : publish(request.blocks().get(i), lease));
+      locations.add(locate(request.blocks().get(i), blocks[i], lease, inline));
     }
     if (lease.size() == 0) {
       leases.release(lease); // nothing to hold: the id is free again
     }
-    channel.send(peer, new Message.FetchAnswer(request.requestId(), channel.address(), locations))
+    byte[] inlineBytes = Arrays.copyOf(inline.array(), inline.position());
+    channel.send(peer, new Message.FetchAnswer(request.requestId(), channel.address(), locations, inlineBytes))
         .whenComplete((v, error) -> {
           if (error != null) {
             LOG.log(Level.WARNING, "answer to fetch request " + request.requestId() + " was not delivered", error);
@@ -109,14 +120,37 @@ final class BlockServer {
         });
   }
 
-  private BlockLocation publish(BlockRef ref, Leases.Lease lease) {
-    try {
-      BlockSource.PublishedBlock block = source.publish(ref);
-      return block == null ? BlockLocation.failed(BlockLocation.Status.NOT_FOUND) : held(block, lease);
-    } catch (RuntimeException e) {
-      LOG.log(Level.WARNING, "cannot publish " + ref + " for a fabric read; the reader falls back", e);
-      return BlockLocation.failed(BlockLocation.Status.UNAVAILABLE);
+  /** The location of {@code block} (published now if null): inline, held in the lease, or why not served. */
+  private BlockLocation locate(BlockRef ref, BlockSource.PublishedBlock block, Leases.Lease lease, ByteBuffer inline) {
+    if (block == null) {
+      try {
+        block = source.publish(ref);
+      } catch (RuntimeException e) {
+        LOG.log(Level.WARNING, "cannot publish " + ref + " for a fabric read; the reader falls back", e);
+        return BlockLocation.failed(BlockLocation.Status.UNAVAILABLE);
+      }
+      if (block == null) {
+        return BlockLocation.failed(BlockLocation.Status.NOT_FOUND);
+      }
     }
+    if (inline.capacity() > 0 && block.length() <= inline.remaining()) {
+      ByteBuffer bytes;
+      try {
+        bytes = block.bytes();
+        if (bytes != null) {
+          inline.put(bytes);
+        }
+      } catch (RuntimeException e) { // its memory was closed meanwhile (the transport is closing)
+        LOG.log(Level.FINE, "cannot copy " + ref + " into an answer", e);
+        block.close();
+        return BlockLocation.failed(BlockLocation.Status.UNAVAILABLE);
+      }
+      if (bytes != null) {
+        block.close();
+        return BlockLocation.inline(block.length());
+      }
+    }
+    return held(block, lease);
   }
 
   /** The block's location for the answer, once the lease holds it; UNAVAILABLE if the lease has ended. */

@@ -1,5 +1,8 @@
 package org.efashuffle.transport;
 
+import java.nio.ByteBuffer;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Supplier;
 import org.efashuffle.common.protocol.BlockRef;
 
 /**
@@ -34,12 +37,25 @@ public interface BlockSource {
 
     long key();
 
+    /**
+     * The block's bytes, for an answer to carry a small block inline; valid until {@link #close()};
+     * null when only a remote read reaches them.
+     */
+    default ByteBuffer bytes() {
+      return null;
+    }
+
     @Override
     void close();
 
     /** A published block whose first {@link #close()} runs {@code release}; later closes do nothing. */
     static PublishedBlock of(long remoteAddress, long length, long key, Runnable release) {
-      java.util.concurrent.atomic.AtomicBoolean released = new java.util.concurrent.atomic.AtomicBoolean();
+      return of(remoteAddress, length, key, () -> null, release);
+    }
+
+    /** As {@link #of(long, long, long, Runnable)}, with {@code bytes} giving a view of the block's bytes. */
+    static PublishedBlock of(long remoteAddress, long length, long key, Supplier<ByteBuffer> bytes, Runnable release) {
+      AtomicBoolean released = new AtomicBoolean();
       return new PublishedBlock() {
         @Override
         public long remoteAddress() {
@@ -54,6 +70,11 @@ public interface BlockSource {
         @Override
         public long key() {
           return key;
+        }
+
+        @Override
+        public ByteBuffer bytes() {
+          return bytes.get();
         }
 
         @Override

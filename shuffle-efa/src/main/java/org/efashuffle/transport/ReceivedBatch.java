@@ -62,6 +62,13 @@ final class ReceivedBatch {
     return bytes.asReadOnlyBuffer();
   }
 
+  /** Copies {@code length} bytes of {@code src} from {@code from} into the batch at {@code offset}. */
+  void put(long offset, byte[] src, int from, int length) {
+    ByteBuffer into = piece != null ? piece.slab().view(piece.offset() + offset, length)
+        : ownMemory.memory().byteBuffer(offset, length);
+    into.put(src, from, length);
+  }
+
   void release() {
     int left = references.decrementAndGet();
     if (left == 0) {

@@ -13,6 +13,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.stream.Stream;
 import org.efashuffle.common.protocol.BlockLocation;
 import org.efashuffle.common.protocol.BlockRef;
@@ -46,6 +47,10 @@ class FabricTransportTest {
     final long[][] sizes = new long[MAPS][PARTITIONS];
     final AtomicInteger open = new AtomicInteger();
     final Semaphore closed = new Semaphore(0);
+    /** Whether published blocks offer their bytes, so that an answer may carry them inline. */
+    volatile boolean offerBytes;
+    /** Bytes of blocks handed out for answers to carry. */
+    final AtomicLong copied = new AtomicLong();
     MemoryRegion region;
 
     MapOutputs(Random random) {
@@ -93,6 +98,13 @@ class FabricTransportTest {
         @Override public long remoteAddress() { return region.remoteAddress(start); }
         @Override public long length() { return end - start; }
         @Override public long key() { return region.key(); }
+        @Override public ByteBuffer bytes() {
+          if (!offerBytes) {
+            return null;
+          }
+          copied.addAndGet(end - start);
+          return memory.byteBuffer(start, (int) (end - start));
+        }
         @Override public void close() {
           open.decrementAndGet();
           closed.release();
@@ -110,14 +122,23 @@ class FabricTransportTest {
     }
   }
 
-  @ParameterizedTest
-  @MethodSource("providers")
-  void everyBlockArrivesOnceWithItsBytes(String provider, String domain) throws Exception {
+  static Stream<Arguments> providersAndInline() {
+    return providers().flatMap(a -> Stream.of(true, false).map(inline -> Arguments.of(a.get()[0], a.get()[1], inline)));
+  }
+
+  /**
+   * With {@code inline}, the source offers published blocks' bytes: the small blocks of each fetch
+   * come in the answer (as many as it holds) and the others are read, in one batch.
+   */
+  @ParameterizedTest(name = "{0} inline={2}")
+  @MethodSource("providersAndInline")
+  void everyBlockArrivesOnceWithItsBytes(String provider, String domain, boolean inline) throws Exception {
     Random random = new Random(5);
     try (MapOutputs outputs = new MapOutputs(random);
          FabricTransport server = FabricTransport.open(provider, domain, EndpointConfig.defaults(), d -> outputs);
          FabricTransport client = FabricTransport.open(provider, domain, EndpointConfig.defaults(), d -> b -> null)) {
       outputs.region = server.domain().register(outputs.memory);
+      outputs.offerBytes = inline;
       List<BlockRef> all = new ArrayList<>();
       for (int m = 0; m < MAPS; m++) {
         for (int p = 0; p < PARTITIONS; p += 1 + (m % 3)) {
@@ -149,6 +170,13 @@ class FabricTransportTest {
       assertTrue(outputs.closed.tryAcquire(published, 30, TimeUnit.SECONDS), "server released every lease");
       assertEquals(0, outputs.open.get());
       assertEquals(0, server.leasedBlocks());
+      long fetches = (all.size() + 49) / 50;
+      if (inline) {
+        assertTrue(outputs.copied.get() > 0 && outputs.copied.get() <= fetches * ControlChannel.PAYLOAD_SIZE,
+            "bytes carried in answers: " + outputs.copied + " over " + fetches + " fetches");
+      } else {
+        assertEquals(0, outputs.copied.get());
+      }
     }
   }
 

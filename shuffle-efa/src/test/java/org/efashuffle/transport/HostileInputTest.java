@@ -194,7 +194,8 @@ class HostileInputTest {
   /** A request's bytes with {@code value} written over its first block ref at {@code fieldOffset}. */
   private static byte[] withBlockField(byte[] request, int addressLength, int fieldOffset, byte[] value) {
     byte[] copy = request.clone();
-    System.arraycopy(value, 0, copy, HEADER + 2 + addressLength + 4 + fieldOffset, value.length);
+    // After the header, the reply address, the inline byte budget and the block count.
+    System.arraycopy(value, 0, copy, HEADER + 2 + addressLength + 4 + 4 + fieldOffset, value.length);
     return copy;
   }
 

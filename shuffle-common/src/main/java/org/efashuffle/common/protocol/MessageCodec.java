@@ -14,7 +14,7 @@ import java.util.List;
  */
 public final class MessageCodec {
   static final int MAGIC = 0xEFA5_0001;
-  static final byte VERSION = 2; // 2: an answer carries the server's address
+  static final byte VERSION = 3; // 2: an answer carries the server's address; 3: inline blocks
   static final int HEADER_SIZE = 4 + 1 + 1 + 8;
   static final int BLOCK_REF_SIZE = 4 + 8 + 4 + 4;
   static final int LOCATION_SIZE = 1 + 8 + 8 + 8;
@@ -27,13 +27,18 @@ public final class MessageCodec {
   private MessageCodec() {}
 
   /**
-   * How many blocks one request may name so that it and its answer fit {@code maxMessage} bytes,
-   * each carrying an address of {@code addressLength} bytes.
+   * How many blocks one request may name so that it and its answer (with no block inline) fit
+   * {@code maxMessage} bytes, each carrying an address of {@code addressLength} bytes.
    */
   public static int maxBlocksPerRequest(int maxMessage, int addressLength) {
-    int forRequest = (maxMessage - HEADER_SIZE - 2 - addressLength - 4) / BLOCK_REF_SIZE;
-    int forAnswer = (maxMessage - HEADER_SIZE - 2 - addressLength - 4) / LOCATION_SIZE;
+    int forRequest = (maxMessage - HEADER_SIZE - 2 - addressLength - 4 - 4) / BLOCK_REF_SIZE;
+    int forAnswer = (maxMessage - answerSize(addressLength, 0, 0)) / LOCATION_SIZE;
     return Math.min(forRequest, forAnswer);
+  }
+
+  /** The encoded size of an answer with {@code locations} locations and {@code inlineBytes} bytes inline. */
+  public static int answerSize(int addressLength, int locations, int inlineBytes) {
+    return HEADER_SIZE + 2 + addressLength + 4 + locations * LOCATION_SIZE + 4 + inlineBytes;
   }
 
   /** Writes the message at the buffer's position; returns its length. */
@@ -44,6 +49,7 @@ public final class MessageCodec {
       if (message instanceof Message.FetchRequest r) {
         out.put(FETCH_REQUEST).putLong(r.requestId());
         out.putShort((short) r.replyAddress().length).put(r.replyAddress());
+        out.putInt(r.inlineBytes());
         out.putInt(r.blocks().size());
         for (BlockRef b : r.blocks()) {
           out.putInt(b.shuffleId()).putLong(b.mapId()).putInt(b.startReduceId()).putInt(b.endReduceId());
@@ -55,6 +61,7 @@ public final class MessageCodec {
         for (BlockLocation l : a.locations()) {
           out.put((byte) l.status().ordinal()).putLong(l.remoteAddress()).putLong(l.length()).putLong(l.key());
         }
+        out.putInt(a.inline().length).put(a.inline());
       } else if (message instanceof Message.FetchDone d) {
         out.put(FETCH_DONE).putLong(d.requestId());
       }
@@ -93,12 +100,16 @@ public final class MessageCodec {
     switch (type) {
       case FETCH_REQUEST: {
         byte[] address = address(in, "reply");
+        int inlineBytes = in.getInt();
+        if (inlineBytes < 0) {
+          throw new ProtocolException("a negative inline byte budget " + inlineBytes);
+        }
         int count = count(in, BLOCK_REF_SIZE);
         List<BlockRef> blocks = new ArrayList<>(count);
         for (int i = 0; i < count; i++) {
           blocks.add(new BlockRef(in.getInt(), in.getLong(), in.getInt(), in.getInt()));
         }
-        return new Message.FetchRequest(requestId, address, blocks);
+        return new Message.FetchRequest(requestId, address, blocks, inlineBytes);
       }
       case FETCH_ANSWER: {
         byte[] address = address(in, "server");
@@ -112,7 +123,10 @@ public final class MessageCodec {
           }
           locations.add(new BlockLocation(statuses[status], in.getLong(), in.getLong(), in.getLong()));
         }
-        return new Message.FetchAnswer(requestId, address, locations);
+        int inlineBytes = count(in, 1);
+        byte[] inline = new byte[inlineBytes];
+        in.get(inline);
+        return new Message.FetchAnswer(requestId, address, locations, inline);
       }
       case FETCH_DONE:
         return new Message.FetchDone(requestId);

@@ -47,6 +47,40 @@ class MessageCodecTest {
   }
 
   @Test
+  void inlineBlocksComeBackWithTheirBytes() {
+    byte[] bytes = new byte[300];
+    new Random(5).nextBytes(bytes);
+    List<BlockLocation> locations = List.of(BlockLocation.inline(100), BlockLocation.ok(4096, 10, 7),
+        BlockLocation.inline(0), BlockLocation.failed(BlockLocation.Status.NOT_FOUND), BlockLocation.inline(200));
+    Message.FetchAnswer sent = new Message.FetchAnswer(3, new byte[16], locations, bytes);
+    ByteBuffer buf = ByteBuffer.allocate(1024);
+    assertEquals(MessageCodec.answerSize(16, locations.size(), bytes.length), MessageCodec.encode(sent, buf));
+    buf.flip();
+    Message.FetchAnswer answer = (Message.FetchAnswer) MessageCodec.decode(buf);
+    assertEquals(locations, answer.locations());
+    assertArrayEquals(bytes, answer.inline());
+    assertTrue(answer.leased(), "a block is to be read from the server's memory");
+    assertTrue(!new Message.FetchAnswer(3, new byte[16], List.of(BlockLocation.inline(300)), bytes).leased());
+    Message.FetchRequest request = (Message.FetchRequest) roundTrip(
+        new Message.FetchRequest(4, new byte[16], List.of(BlockRef.of(0, 1, 2)), 7000));
+    assertEquals(7000, request.inlineBytes());
+  }
+
+  @Test
+  void inlineBlocksThatDisagreeWithTheirBytesAreRefused() {
+    assertThrows(IllegalArgumentException.class, () -> new Message.FetchAnswer(1, new byte[16],
+        List.of(BlockLocation.inline(10)), new byte[9]));
+    assertThrows(IllegalArgumentException.class, () -> new BlockLocation(BlockLocation.Status.INLINE, 4096, 10, 0));
+    ByteBuffer buf = ByteBuffer.allocate(256);
+    MessageCodec.encode(new Message.FetchAnswer(1, new byte[16], List.of(BlockLocation.inline(10)), new byte[10]), buf);
+    buf.flip();
+    int length = MessageCodec.HEADER_SIZE + 2 + 16 + 4 + 9;
+    assertTrue(refusal(buf.duplicate().putLong(length, 11)).contains("inline"), "one byte more than it carries");
+    int inlineCount = MessageCodec.answerSize(16, 1, 0) - 4;
+    assertTrue(refusal(buf.duplicate().putInt(inlineCount, 1000)).contains("claims"), "more bytes than the message has");
+  }
+
+  @Test
   void aFullRequestAndItsAnswerFitTheMessageSize() {
     int max = 4096;
     int n = MessageCodec.maxBlocksPerRequest(max, 32);
@@ -73,7 +107,7 @@ class MessageCodecTest {
     ByteBuffer foreign = ByteBuffer.wrap("GET / HTTP/1.1\r\n\r\n".getBytes());
     assertTrue(assertThrows(ProtocolException.class, () -> MessageCodec.decode(foreign)).getMessage().contains("magic"));
     ByteBuffer lying = buf.duplicate();
-    lying.putInt(MessageCodec.HEADER_SIZE + 2 + 16, 1_000_000);
+    lying.putInt(MessageCodec.HEADER_SIZE + 2 + 16 + 4, 1_000_000);
     assertTrue(assertThrows(ProtocolException.class, () -> MessageCodec.decode(lying)).getMessage().contains("claims"));
     ByteBuffer newer = buf.duplicate();
     newer.put(4, (byte) (MessageCodec.VERSION + 1));
@@ -111,11 +145,15 @@ class MessageCodecTest {
     ByteBuffer buf = ByteBuffer.allocate(256);
     MessageCodec.encode(new Message.FetchRequest(1, new byte[16], List.of(BlockRef.of(0, 1, 2))), buf);
     buf.flip();
-    int ref = MessageCodec.HEADER_SIZE + 2 + 16 + 4;
+    int ref = MessageCodec.HEADER_SIZE + 2 + 16 + 4 + 4;
     assertTrue(refusal(buf.duplicate().putLong(ref + 4, -3)).contains("invalid block"), "a negative map id");
     assertTrue(refusal(buf.duplicate().putInt(ref + 12, -1)).contains("invalid block"), "a negative partition");
     assertTrue(refusal(buf.duplicate().putInt(ref + 16, 2)).contains("invalid block"), "an empty partition range");
     assertTrue(refusal(buf.duplicate().putInt(ref, -1)).contains("invalid block"), "a negative shuffle id");
+    ByteBuffer budget = ByteBuffer.allocate(256);
+    MessageCodec.encode(new Message.FetchRequest(1, new byte[16], List.of(BlockRef.of(0, 1, 2))), budget);
+    budget.flip().putInt(MessageCodec.HEADER_SIZE + 2 + 16, -1);
+    assertTrue(refusal(budget).contains("negative inline"), "a negative inline byte budget");
     ByteBuffer noAddress = ByteBuffer.allocate(256);
     MessageCodec.encode(new Message.FetchDone(1), noAddress);
     noAddress.putShort((short) 0).putInt(0).flip();
