@@ -41,7 +41,7 @@ import scala.reflect.ClassTag$;
  * holding blocks of that size (one record of random bytes each, Kryo, shuffle compression off). A
  * task pinned to A then fetches B's blocks: first each block once through both clients, whose
  * CRC32 must equal that of B's own copy (read from its disk by a task on B); then, per number of
- * blocks in flight, a warm-up and N rounds of a fixed number of fetches through each client, the
+ * blocks in flight, untimed warm-up runs (3 s of each path) and N rounds of a fixed number of fetches through each client, the
  * two taking turns in an order that alternates by round, and the same check again with that many
  * blocks in flight. Fetches go as Spark's fetch iterator makes them: a
  * request per few blocks, a bounded number of blocks in flight, each delivered buffer released by
@@ -113,6 +113,8 @@ public final class BlockFetchBenchmark {
       return (int) Math.max(64, Math.min(4000, bytesPerMeasurement / size));
     }
   }
+
+  static final long WARM_UP_NANOS = java.util.concurrent.TimeUnit.SECONDS.toNanos(3);
 
   /** One path's figures: throughput (the median round's), latency over every timed fetch. */
   public record PathStats(double megabytesPerSecond, double blocksPerSecond, double p50Micros, double p99Micros)
@@ -376,8 +378,15 @@ public final class BlockFetchBenchmark {
       windows.putIfAbsent(options.inFlightFor(plan.size, asked), asked);
     }
     for (int window : windows.keySet()) { // the first row also carries the check's counts and mismatches
-      fabric.run(plan.blockIds, fetches, window, options.perRequest, false); // warm-up
-      netty.run(plan.blockIds, fetches, window, options.perRequest, false);
+      // Warm-up: untimed runs of each path for a few seconds, so that neither is timed while the
+      // JIT still compiles it (a path the earlier sizes did not take, such as fi_read after small
+      // blocks that came inline, is cold when its first size comes).
+      for (WindowedFetch path : List.of(fabric, netty)) {
+        long warmUntil = System.nanoTime() + WARM_UP_NANOS;
+        do {
+          path.run(plan.blockIds, fetches, window, options.perRequest, false);
+        } while (System.nanoTime() < warmUntil);
+      }
       List<WindowedFetch.Measurement> f = new ArrayList<>();
       List<WindowedFetch.Measurement> t = new ArrayList<>();
       for (int round = 0; round < options.rounds; round++) {
