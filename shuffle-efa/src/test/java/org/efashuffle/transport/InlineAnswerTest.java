@@ -11,7 +11,6 @@ import java.util.Random;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
-import java.util.stream.Stream;
 import org.efashuffle.common.protocol.BlockLocation;
 import org.efashuffle.common.protocol.BlockRef;
 import org.efashuffle.common.protocol.Message;
@@ -19,7 +18,6 @@ import org.efashuffle.fabric.EndpointConfig;
 import org.efashuffle.fabric.Fabric;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /**
@@ -28,17 +26,13 @@ import org.junit.jupiter.params.provider.MethodSource;
  * that carries some anyway fails the fetch. The server here is a raw endpoint playing one.
  */
 class InlineAnswerTest {
-  static Stream<Arguments> providers() {
-    return Stream.of(Arguments.of("shm", null), Arguments.of("tcp;ofi_rxm", "lo"));
-  }
-
   @AfterEach
   void nothingLeaks() {
     assertTrue(Fabric.openObjects().isZero(), "native objects still open: " + Fabric.openObjects());
   }
 
   @ParameterizedTest
-  @MethodSource("providers")
+  @MethodSource("org.efashuffle.transport.FabricTransportTest#providers")
   void aReaderTakesInlineBytesOnlyAsFarAsItAsked(String provider, String domain) throws Exception {
     byte[] bytes = new byte[3000];
     new Random(9).nextBytes(bytes);
