@@ -41,10 +41,10 @@ import scala.reflect.ClassTag$;
  * holding blocks of that size (one record of random bytes each, Kryo, shuffle compression off). A
  * task pinned to A then fetches B's blocks: first each block once through both clients, whose
  * CRC32 must equal that of B's own copy (read from its disk by a task on B); then, per number of
- * blocks in flight, untimed warm-up runs (3 s of each path) and N rounds of a fixed number of fetches through each client, the
- * two taking turns in an order that alternates by round, and the same check again with that many
- * blocks in flight. Fetches go as Spark's fetch iterator makes them: a
- * request per few blocks, a bounded number of blocks in flight, each delivered buffer released by
+ * blocks in flight, untimed warm-up runs (3 s of each path) and N rounds of a fixed number of
+ * fetches through each client, the two taking turns in an order that alternates by round, and
+ * the same check again with that many blocks in flight. Fetches go as Spark's fetch iterator
+ * makes them: a request per few blocks, a bounded number of blocks in flight, each delivered buffer released by
  * the task thread, which then issues the next request. Figures: throughput, the median of the
  * rounds; latency (request issued to block delivered), p50 and p99 over every timed fetch.
  *

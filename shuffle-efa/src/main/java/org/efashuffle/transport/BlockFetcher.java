@@ -23,8 +23,9 @@ import org.efashuffle.fabric.FabricOperation;
  * The reducer's side of the rendezvous read: request, await the answer, fi_read every block
  * straight into one registered batch (from the receive pool), tell the server it is done, hand
  * the blocks over. Blocks the answer carries inline are copied into the batch instead; an answer
- * with nothing to read holds no lease, so no done message follows it. The answer arrives on the progress thread, which takes the batch only from
- * slabs already registered; a batch that needs a registration is taken on the registrar.
+ * with nothing to read holds no lease, so no done message follows it. The answer arrives on the
+ * progress thread, which takes the batch only from slabs already registered; a batch that needs
+ * a registration is taken on the registrar.
  */
 final class BlockFetcher {
   private final FabricDomain domain;
@@ -95,7 +96,8 @@ final class BlockFetcher {
     String wrong = answer.locations().size() != blocks.size()
         ? "fabric peer answered " + answer.locations().size() + " locations for " + blocks.size() + " blocks"
         : answer.inline().length > inlineBytes
-            ? "fabric peer put " + answer.inline().length + " bytes in its answer, more than the " + inlineBytes + " asked for"
+            ? "fabric peer put " + answer.inline().length + " bytes in its answer, more than the " + inlineBytes
+                + " asked for"
             : null;
     if (wrong != null) {
       if (answer.leased()) {
@@ -159,10 +161,6 @@ final class BlockFetcher {
     return new Reads(reads.thenCompose(Reads::result),
         reads.handle((r, error) -> r == null ? CompletableFuture.completedFuture(null) : r.settled())
             .thenCompose(f -> f));
-  }
-
-  private static boolean readable(BlockLocation l) {
-    return l.status() == BlockLocation.Status.OK && l.length() > 0;
   }
 
   private static boolean inBatch(BlockLocation l) {
