@@ -44,9 +44,9 @@ import scala.reflect.ClassTag$;
  * blocks in flight, untimed warm-up runs (3 s of each path) and N rounds of a fixed number of
  * fetches through each client, the two taking turns in an order that alternates by round, and
  * the same check again with that many blocks in flight. Fetches go as Spark's fetch iterator
- * makes them: a request per few blocks, a bounded number of blocks in flight, each delivered buffer released by
- * the task thread, which then issues the next request. Figures: throughput, the median of the
- * rounds; latency (request issued to block delivered), p50 and p99 over every timed fetch.
+ * makes them: a request per few blocks, a bounded number of blocks in flight, each delivered
+ * buffer released by the task thread, which then issues the next request. Figures: throughput,
+ * the median of the rounds; latency (request issued to block delivered), p50 and p99 over every timed fetch.
  *
  * <pre>
  * BlockFetchBenchmark [--providers shm,tcp;ofi_rxm@lo] [--sizes 4k,64k,1m,4m] [--in-flight 1,16]
