@@ -18,9 +18,9 @@ import org.efashuffle.common.protocol.MessageCodec;
  * holds them in a lease under the request's id (see {@link Leases}) until the reader's done
  * message; blocks small enough for the answer, within the reader's inline budget, go in it
  * instead (copied, released at once: one round trip and no lease where a read would cost a
- * second round trip). A request is refused, with a logged reason and before anything is published, when its
- * reply address is not one of this fabric's, it names more blocks than an answer holds, or its id
- * names a lease still held. A request whose blocks are all in registered memory is answered on
+ * second round trip). A request is refused, with a logged reason and before anything is
+ * published, when its reply address is not one of this fabric's, it names more blocks than an
+ * answer holds, or its id names a lease still held. A request whose blocks are all in registered memory is answered on
  * the progress thread; one that needs disk I/O is answered from the I/O threads, so that a slow
  * disk never stalls the progress that every fabric read of this executor depends on.
  */

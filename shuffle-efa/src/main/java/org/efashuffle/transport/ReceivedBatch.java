@@ -57,16 +57,17 @@ final class ReceivedBatch {
   }
 
   ByteBuffer view(long offset, int length) {
-    ByteBuffer bytes = piece != null ? piece.slab().view(piece.offset() + offset, length)
-        : ownMemory.memory().byteBuffer(offset, length);
-    return bytes.asReadOnlyBuffer();
+    return bytes(offset, length).asReadOnlyBuffer();
   }
 
   /** Copies {@code length} bytes of {@code src} from {@code from} into the batch at {@code offset}. */
   void put(long offset, byte[] src, int from, int length) {
-    ByteBuffer into = piece != null ? piece.slab().view(piece.offset() + offset, length)
+    bytes(offset, length).put(src, from, length);
+  }
+
+  private ByteBuffer bytes(long offset, int length) {
+    return piece != null ? piece.slab().view(piece.offset() + offset, length)
         : ownMemory.memory().byteBuffer(offset, length);
-    into.put(src, from, length);
   }
 
   void release() {
